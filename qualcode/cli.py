@@ -1,0 +1,237 @@
+"""The ``qualcode`` command: each subcommand parses its arguments, calls one library
+function and prints the result. No spaCy import happens before a command needs it.
+
+Exit codes: 0 ok, 1 internal error (a bug: please report it), 2 bad input (the message
+names the file, line and column), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, QualcodeError
+
+UNITS = ("sentence", "paragraph", "section", "document")
+MATRICES = ("theme-theme", "theme-case", "theme-document")
+EPILOG = "exit codes: 0 ok, 1 internal error, 2 bad input (file:line:col: what is wrong)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_OK
+    warnings.showwarning = _show_warning
+    try:
+        return args.func(args) or EXIT_OK
+    except QualcodeError as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as err:  # noqa: BLE001 - the one place a bug becomes a clean message
+        if getattr(args, "debug", False):
+            raise
+        print(f"internal error: {type(err).__name__}: {err}\n"
+              f"This is a bug in qualcode; rerun with --debug for the traceback and report it.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qualcode", epilog=EPILOG,
+        description="Code a qualitative corpus against a YAML codebook, with an exact audit trail, "
+                    "and map the evidence as a graph.")
+    parser.add_argument("--version", action="version", version=f"qualcode {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, epilog=EPILOG)
+        p.set_defaults(func=func)
+        p.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+        return p
+
+    p = command("code", cmd_code, "Segment and code the corpus; write one record per segment (JSONL or CSV).")
+    _inputs(p)
+    p.add_argument("--format", choices=("jsonl", "csv"), default=None,
+                   help="output format (default: from the suffix of -o, else jsonl)")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - for standard output (default)")
+
+    p = command("check", cmd_check, "Validate the codebook and the corpus; report every problem at once.")
+    p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
+    p.add_argument("--corpus", default="corpus", help="the corpus folder (default: corpus); '' to check only the codebook")
+    p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
+
+    p = command("graph", cmd_graph, "Build the theme/case/document evidence graph and export it (format from -o's suffix: "
+                                    ".gexf .graphml .json .csv).")
+    _inputs(p)
+    _graph_options(p)
+    p.add_argument("--min-weight", type=float, default=0.0, help="drop edges with a smaller weight (default: 0)")
+    p.add_argument("--min-count", type=int, default=0, help="drop edges with a smaller count (default: 0)")
+    p.add_argument("--kinds", default=None, help="node kinds to keep, comma-separated: theme,case,document")
+    p.add_argument("--docs", default=None, help="only these documents: a document kind (interview, paper) or an id prefix")
+    p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
+                   help="output file; repeat for several formats")
+
+    p = command("matrix", cmd_matrix, "Write a matrix as CSV: theme-theme co-occurrence, theme-case (framework) or "
+                                      "theme-document.")
+    _inputs(p)
+    _graph_options(p)
+    p.add_argument("--kind", choices=MATRICES, default="theme-theme", help="which matrix (default: theme-theme)")
+    p.add_argument("-o", "--output", default="-", metavar="FILE.csv", help="output file, or - (default)")
+
+    p = command("run", cmd_run, "The main job: code the corpus and write the coding, the graph in every format and "
+                                "the matrices into one folder.")
+    _inputs(p, coding=False)
+    _graph_options(p)
+    p.add_argument("-o", "--output", default="out", metavar="DIR", help="output folder (default: out)")
+    return parser
+
+
+def _inputs(p: argparse.ArgumentParser, *, coding: bool = True) -> None:
+    p.add_argument("--corpus", default="corpus", help="the corpus folder or file (default: corpus)")
+    p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
+    if coding:
+        p.add_argument("--coding", default=None, metavar="FILE",
+                       help="use a coding file written by 'qualcode code' instead of coding the corpus again")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
+    p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on standard error")
+
+
+def _graph_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unit", choices=UNITS, default="paragraph", help="co-occurrence unit (default: paragraph)")
+    p.add_argument("--roll-up", default=None, metavar="KIND",
+                   help="count each case under its ancestor of this kind, e.g. state (default: no roll-up)")
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+def cmd_code(args: argparse.Namespace) -> int:
+    from .output import format_for, summarize, write_coding
+    from .project import code_project
+
+    result = _code(args, code_project)
+    fmt = args.format or format_for(args.output)
+    write_coding(result.segments, args.output, format=fmt)
+    _summary(args, result, [args.output] if args.output != "-" else [])
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .project import check_project
+
+    report = check_project(args.codebook, args.corpus or None, model=args.model)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not report.ok:
+        print(f"{len(report.problems)} problem(s) found", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"ok: {report.codes} codes, {report.cases} cases, {report.patterns} patterns; "
+          f"{report.documents} documents")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from .export import write_graph
+    from .graph import build_graph
+
+    segments, codebook, documents = _coded(args)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
+    graph = build_graph(segments, codebook, documents, unit=args.unit, roll_up=args.roll_up,
+                        min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=args.docs)
+    for path in args.output:
+        write_graph(graph, path)
+    if not args.quiet:
+        print(f"graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges -> "
+              f"{', '.join(args.output)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from .export.tables import write_matrix
+
+    segments, codebook, documents = _coded(args)
+    write_matrix(args.kind, segments, codebook, documents, args.output, unit=args.unit, roll_up=args.roll_up)
+    if not args.quiet and args.output != "-":
+        print(f"matrix {args.kind} -> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .project import run_project
+
+    report = _code(args, lambda corpus, codebook, **kw: run_project(
+        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, **kw))
+    _summary(args, report.result, [str(f) for f in report.files])
+    return EXIT_OK
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def _code(args: argparse.Namespace, func: Callable[..., Any]) -> Any:
+    if args.jobs < 1:
+        raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
+    return func(args.corpus, args.codebook, jobs=args.jobs, model=args.model, progress=_progress(args))
+
+
+def _coded(args: argparse.Namespace) -> tuple[list, Any, dict]:
+    """Segments, codebook and documents: from a saved coding file or by coding the corpus."""
+    if args.coding:
+        from .codebook import load_codebook
+        from .corpus import load_corpus
+        from .graph import segments_from_records
+        from .output import read_coding_records
+
+        segments = segments_from_records(read_coding_records(args.coding))
+        codebook = load_codebook(args.codebook).codebook
+        documents = {d.id: d for d in load_corpus(args.corpus)} if Path(args.corpus).exists() else {}
+        return segments, codebook, documents
+    from .project import code_project
+
+    result = _code(args, code_project)
+    return result.segments, result.codebook.codebook, {d.id: d for d in result.documents}
+
+
+def _progress(args: argparse.Namespace) -> Callable[[int, int, Any], None] | None:
+    if args.quiet or not sys.stderr.isatty():
+        return None
+
+    def show(n: int, total: int, doc: Any) -> None:
+        end = "\n" if n == total else ""
+        print(f"\rcoding {n}/{total} documents: {doc.id[:60]:<60}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
+    if args.quiet:
+        return
+    from .output import summarize
+
+    s = summarize(result.segments)
+    print(f"coded {s['segments']} segments in {s['documents']} documents in {result.seconds:.1f} s: "
+          f"{s['coded_segments']} with codes, {s['code_applications']} code applications, "
+          f"{s['case_mentions']} case mentions", file=sys.stderr)
+    for f in files:
+        print(f"wrote {f}", file=sys.stderr)
+
+
+def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Writing theme networks and matrices to files; the format follows the file's suffix.
+
+=============  =============================  ===================================
+suffix         format                         opens in
+=============  =============================  ===================================
+``.gexf``      GEXF 1.3, coloured, laid out   Gephi, Gephi Lite
+``.graphml``   GraphML                        Gephi, Cytoscape, yEd, igraph
+``.json``      node-link JSON                 d3 and other web tools
+``.csv``       Gephi spreadsheet tables       Gephi (Import Spreadsheet), spreadsheets
+=============  =============================  ===================================
+
+For ``.csv``, ``X.nodes.csv`` gets the nodes table, ``X.edges.csv`` the edges table
+and any other ``X.csv`` both (``X.nodes.csv`` and ``X.edges.csv``). Every file is
+written atomically (``qualcode.fileio.open_output``); ``-`` is standard output.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Literal, get_args
+
+import networkx as nx
+
+from qualcode.errors import QualcodeError
+from qualcode.export.gexf import generate_gexf, read_gexf, write_gexf
+from qualcode.export.graphml import generate_graphml, read_graphml, write_graphml
+from qualcode.export.jsonlink import generate_json, read_json, write_json
+from qualcode.export.tables import (
+    MATRIX_KINDS, MatrixKind, PathOrFile, read_gephi_csv, write_edges_csv, write_gephi_csv,
+    write_matrix_table, write_nodes_csv,
+)
+from qualcode.graph import LAYOUT_SEED, Documents, Unit, graph_from_tally, tally
+from qualcode.model import CodedSegment, Codebook
+
+GraphFormat = Literal["gexf", "graphml", "json", "csv", "nodes-csv", "edges-csv"]
+GRAPH_FORMATS: tuple[str, ...] = get_args(GraphFormat)
+SUFFIXES = {".gexf": "gexf", ".graphml": "graphml", ".json": "json", ".csv": "csv"}
+
+__all__ = [
+    "GRAPH_FORMATS", "MATRIX_KINDS", "GraphFormat", "MatrixKind", "export_all", "generate_gexf",
+    "generate_graphml", "generate_json", "graph_format", "read_gephi_csv", "read_gexf", "read_graph",
+    "read_graphml", "read_json", "write_edges_csv", "write_gephi_csv", "write_gexf", "write_graph",
+    "write_graphml", "write_json", "write_matrix", "write_nodes_csv",
+]
+
+
+def graph_format(path: str | os.PathLike[str]) -> GraphFormat:
+    """The format a file name asks for (``graph.nodes.csv`` -> ``nodes-csv``)."""
+    name = Path(path).name.lower()
+    for fmt in ("nodes-csv", "edges-csv"):
+        if name.endswith("." + fmt.replace("-", ".")):
+            return fmt  # type: ignore[return-value]
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        known = ", ".join(sorted(SUFFIXES))
+        raise QualcodeError(f"{str(path)!r}: unknown graph file suffix {suffix!r} (known suffixes: {known})")
+    return SUFFIXES[suffix]  # type: ignore[return-value]
+
+
+def write_graph(
+    G: nx.Graph, path_or_file: PathOrFile, *, format: GraphFormat | None = None, seed: int = LAYOUT_SEED
+) -> list[Path]:
+    """Write ``G`` in ``format``, or else in the format its file name asks for.
+
+    Returns the files written (none for ``-`` or an open file). ``csv`` writes two
+    files, so it needs a path; ``nodes-csv`` and ``edges-csv`` write one table.
+    ``seed`` seeds the GEXF layout.
+    """
+    is_path = isinstance(path_or_file, (str, os.PathLike))
+    if format is None:
+        name = path_or_file if is_path else getattr(path_or_file, "name", None)
+        if not isinstance(name, (str, os.PathLike)) or str(name) == "-":
+            raise QualcodeError(f"writing to standard output or an open file needs a format ({', '.join(GRAPH_FORMATS)})")
+        format = graph_format(name)
+    if format not in GRAPH_FORMATS:
+        raise QualcodeError(f"unknown graph format {format!r} (known formats: {', '.join(GRAPH_FORMATS)})")
+    if format == "csv":
+        if not is_path or str(path_or_file) == "-":
+            raise QualcodeError("format 'csv' writes a nodes and an edges table: give a file name, "
+                                "or ask for 'nodes-csv' or 'edges-csv'")
+        return write_gephi_csv(G, path_or_file)  # type: ignore[arg-type]
+    if format == "gexf":
+        write_gexf(G, path_or_file, seed=seed)
+    else:
+        {"graphml": write_graphml, "json": write_json,
+         "nodes-csv": write_nodes_csv, "edges-csv": write_edges_csv}[format](G, path_or_file)
+    return [Path(path_or_file)] if is_path and str(path_or_file) != "-" else []  # type: ignore[arg-type]
+
+
+def read_graph(path: str | os.PathLike[str]) -> nx.Graph:
+    """Read back a graph file written by :func:`write_graph`, by its suffix (for round trips)."""
+    fmt = graph_format(path)
+    if fmt in ("csv", "nodes-csv", "edges-csv"):
+        return read_gephi_csv(path)
+    return {"gexf": read_gexf, "graphml": read_graphml, "json": read_json}[fmt](path)
+
+
+def write_matrix(
+    kind: MatrixKind,
+    segments: Iterable[CodedSegment],
+    codebook: Codebook,
+    documents: Documents,
+    path_or_file: PathOrFile,
+    *,
+    unit: Unit = "paragraph",
+    roll_up: str | None = None,
+    docs: Iterable[str] | None = None,
+) -> None:
+    """Count and write one matrix as CSV (``theme-theme``, ``theme-case`` or ``theme-document``).
+
+    See ``qualcode.export.tables.matrix_rows`` for the layouts; ``unit`` matters for
+    ``theme-theme`` only (the others count segments).
+    """
+    if kind not in MATRIX_KINDS:
+        raise QualcodeError(f"matrix: unknown kind {kind!r} (choose one of {', '.join(MATRIX_KINDS)})")
+    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs)
+    write_matrix_table(kind, counts, path_or_file)
+
+
+def export_all(
+    segments: Iterable[CodedSegment],
+    codebook: Codebook,
+    documents: Documents,
+    outdir: str | os.PathLike[str],
+    *,
+    unit: Unit = "paragraph",
+    roll_up: str | None = None,
+    docs: Iterable[str] | None = None,
+    seed: int = LAYOUT_SEED,
+) -> list[Path]:
+    """Write the graph in every format and the three matrices into ``outdir``; returns the files.
+
+    Files: ``graph.gexf``, ``graph.graphml``, ``graph.json``, ``graph.nodes.csv``,
+    ``graph.edges.csv``, ``matrix-theme-theme.csv``, ``matrix-theme-case.csv``,
+    ``matrix-theme-document.csv``. Counting is done once for all of them.
+    """
+    out = Path(outdir)
+    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs)
+    G = graph_from_tally(counts)
+    written: list[Path] = []
+    for name in ("graph.gexf", "graph.graphml", "graph.json", "graph.csv"):
+        written += write_graph(G, out / name, seed=seed)
+    for kind in MATRIX_KINDS:
+        path = out / f"matrix-{kind}.csv"
+        write_matrix_table(kind, counts, path)  # type: ignore[arg-type]
+        written.append(path)
+    return written

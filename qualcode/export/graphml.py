@@ -1,0 +1,34 @@
+"""GraphML for Gephi, Cytoscape, yEd and igraph.
+
+networkx writes GraphML well once values are plain (no None, lists or numpy
+scalars): :func:`qualcode.graph.plain_graph` makes them so and sorts nodes and
+edges, which keeps the output deterministic. ``label`` and ``weight`` keep their
+names, which Gephi reads as the node label and the edge weight.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import networkx as nx
+
+from qualcode.export.tables import PathOrFile, write_text
+from qualcode.graph import plain_graph
+
+
+def generate_graphml(G: nx.Graph) -> Iterator[str]:
+    """The GraphML document line by line (without line ends), XML declaration first."""
+    yield '<?xml version="1.0" encoding="UTF-8"?>'
+    yield from nx.generate_graphml(plain_graph(G), encoding="utf-8", prettyprint=True)
+
+
+def write_graphml(G: nx.Graph, path_or_file: PathOrFile) -> None:
+    """Write ``G`` as GraphML to a path (atomically) or an open file."""
+    write_text("\n".join(generate_graphml(G)) + "\n", path_or_file)
+
+
+def read_graphml(path_or_file: PathOrFile) -> nx.Graph:
+    """Read a GraphML file with networkx (node ids as strings)."""
+    if isinstance(path_or_file, (str, os.PathLike)):
+        return nx.read_graphml(os.fspath(path_or_file))
+    return nx.read_graphml(path_or_file)

@@ -1,0 +1,457 @@
+"""Theme networks: which themes co-occur, and in which cases and documents they show up.
+
+One pass over the coded segments (:func:`tally`) counts everything; the graph
+(:func:`graph_from_tally`) and the matrices (``qualcode.export.tables``) are read off
+that tally. Co-occurrence is counted per unit (sentence, paragraph, section,
+document): segments are grouped into units, each unit's set of codes becomes a row
+of a sparse unit x code incidence matrix ``X``, and ``X.T @ X`` gives, for every
+pair of codes, the number of units holding both (its diagonal: the units holding
+each code). No pair of segments is ever compared.
+
+Node ids are ``theme:<code id>``, ``case:<case id>`` and ``doc:<document id>``;
+nodes and edges are inserted sorted, so every export of the same input is the same.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Collection, Iterable, Literal, Mapping, NamedTuple, get_args
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+
+from qualcode import measures
+from qualcode.errors import Problem, QualcodeError
+from qualcode.model import CodedSegment, Codebook, Document, Match, Segment
+
+Unit = Literal["sentence", "paragraph", "section", "document"]
+NodeKind = Literal["theme", "case", "document"]
+UNITS: tuple[str, ...] = get_args(Unit)
+NODE_KINDS: tuple[str, ...] = get_args(NodeKind)
+
+CASE_COLOR = "#3b6ea8"
+DOCUMENT_COLOR = "#a0a0a0"
+UNKNOWN_THEME_COLOR = "#808080"  # a code the segments use but the codebook lacks
+LAYOUT_SEED = 42
+
+Documents = Mapping[str, Document] | Iterable[Document] | None
+
+_UNIT_KEYS = {
+    "sentence": lambda s: (s.doc, s.id),
+    "paragraph": lambda s: (s.doc, s.paragraph),
+    "section": lambda s: (s.doc, s.section_start),
+    "document": lambda s: s.doc,
+}
+
+
+def theme_node(code_id: str) -> str:
+    return f"theme:{code_id}"
+
+
+def case_node(case_id: str) -> str:
+    return f"case:{case_id}"
+
+
+def doc_node(doc_id: str) -> str:
+    return f"doc:{doc_id}"
+
+
+class Pair(NamedTuple):
+    """Two themes (``theme_a < theme_b``) and how they co-occur over ``n_units`` units."""
+
+    theme_a: str
+    theme_b: str
+    count: int  # units holding both
+    n_a: int  # units holding theme_a
+    n_b: int
+    c_coefficient: float
+    lift: float
+    p_value: float
+    unequal: bool  # one theme is in more than five times as many units: the c-coefficient misleads
+    nested: bool  # one theme is an ancestor of the other in the codebook
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Everything the graph and the matrices are read from, counted in one pass.
+
+    Theme-case and theme-document counts are numbers of segments; co-occurrence
+    counts are numbers of units. ``themes`` are the codes used, sorted, and index
+    the rows and columns of ``cooccurrence``.
+    """
+
+    codebook: Codebook
+    documents: dict[str, Document]
+    unit: str
+    roll_up: str | None
+    n_units: int
+    themes: tuple[str, ...]
+    cooccurrence: np.ndarray
+    theme_segments: dict[str, int]
+    theme_documents: dict[str, int]
+    theme_doc: dict[tuple[str, str], int]
+    theme_case_named: dict[tuple[str, str], int]
+    theme_case_context: dict[tuple[str, str], int]
+    case_named: dict[str, int]  # segments naming the case, coded or not
+    case_context: dict[str, int]
+    doc_segments: dict[str, int]
+
+    @property
+    def theme_units(self) -> dict[str, int]:
+        return dict(zip(self.themes, np.diag(self.cooccurrence).tolist()))
+
+    @property
+    def cases(self) -> list[str]:
+        """The cases (rolled up) that hold evidence of some theme, sorted."""
+        return sorted({c for _, c in self.theme_case_named} | {c for _, c in self.theme_case_context})
+
+    @property
+    def docs(self) -> list[str]:
+        """The documents that hold evidence of some theme, sorted."""
+        return sorted({d for _, d in self.theme_doc})
+
+    def pairs(self, *, min_count: int = 0) -> list[Pair]:
+        """Every pair of themes co-occurring in at least ``min_count`` units, with its measures."""
+        i, j = np.triu_indices(len(self.themes), 1)
+        n12 = self.cooccurrence[i, j]
+        keep = n12 >= min_count
+        i, j, n12 = i[keep], j[keep], n12[keep]
+        diag = np.diag(self.cooccurrence)
+        n1, n2, n = diag[i], diag[j], self.n_units
+        columns = (
+            n12.tolist(), n1.tolist(), n2.tolist(),
+            measures.c_coefficient(n12, n1, n2).tolist(), measures.lift(n12, n1, n2, n).tolist(),
+            measures.p_value(n12, n1, n2, n).tolist(), measures.unequal(n1, n2).tolist(),
+        )
+        ancestors = {t: set(self.codebook.code_ancestors(t)) for t in self.themes}
+        out = []
+        for a, b, *values in zip(i.tolist(), j.tolist(), *columns):
+            ta, tb = self.themes[a], self.themes[b]
+            out.append(Pair(ta, tb, *values, tb in ancestors[ta] or ta in ancestors[tb]))
+        return out
+
+
+def tally(
+    segments: Iterable[CodedSegment],
+    codebook: Codebook,
+    documents: Documents = None,
+    *,
+    unit: Unit = "paragraph",
+    roll_up: str | None = None,
+    docs: Collection[str] | None = None,
+) -> Tally:
+    """Count co-occurrence per ``unit`` and theme evidence per case and document.
+
+    Pass all segments, coded or not: the uncoded ones count as units too, so that
+    ``n_units`` (the N of the measures) is the size of the corpus. ``docs`` keeps
+    only some documents (see :func:`select_documents`); ``roll_up`` replaces each
+    case by its nearest ancestor-or-self of that case kind (see :func:`roll_up_map`).
+    Warns (does not fail) when fewer than two themes are coded.
+    """
+    _check_choice("unit", unit, UNITS)
+    documents = documents_by_id(documents)
+    if docs is not None:
+        segments = select_documents(segments, documents, docs)
+    rolled = roll_up_map(codebook, roll_up) if roll_up is not None else None
+    key_of = _UNIT_KEYS[unit]
+    units: dict[Any, int] = {}
+    code_ix: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    theme_segments: Counter = Counter()
+    theme_doc: Counter = Counter()
+    named: Counter = Counter()
+    context: Counter = Counter()
+    case_named: Counter = Counter()
+    case_context: Counter = Counter()
+    doc_segments: Counter = Counter()
+    for cs in segments:
+        s = cs.segment
+        u = units.setdefault(key_of(s), len(units))
+        doc_segments[s.doc] += 1
+        codes = cs.codes
+        if codes:
+            rows.extend([u] * len(codes))
+            cols.extend([code_ix.setdefault(c, len(code_ix)) for c in codes])
+            theme_segments.update(codes)
+            theme_doc.update([(c, s.doc) for c in codes])
+        if cs.cases or cs.context_cases:
+            here = {rolled.get(c, c) for c in cs.cases} if rolled else set(cs.cases)
+            around = ({rolled.get(c, c) for c in cs.context_cases} if rolled else set(cs.context_cases)) - here
+            case_named.update(here)
+            case_context.update(around)
+            if codes:
+                named.update([(c, k) for c in codes for k in here])
+                context.update([(c, k) for c in codes for k in around])
+    themes = tuple(sorted(code_ix))
+    cooc = _cooccurrence(rows, cols, len(units), [code_ix[t] for t in themes])
+    if not themes:
+        warnings.warn("no coded segments: the graph and the matrices are empty", stacklevel=2)
+    elif len(themes) == 1:
+        warnings.warn(f"only one theme ({themes[0]!r}) is coded: there is no co-occurrence to show", stacklevel=2)
+    return Tally(
+        codebook=codebook, documents=documents, unit=unit, roll_up=roll_up, n_units=len(units),
+        themes=themes, cooccurrence=cooc, theme_segments=dict(theme_segments),
+        theme_documents=dict(Counter(c for c, _ in theme_doc)), theme_doc=dict(theme_doc),
+        theme_case_named=dict(named), theme_case_context=dict(context),
+        case_named=dict(case_named), case_context=dict(case_context), doc_segments=dict(doc_segments),
+    )
+
+
+def _cooccurrence(rows: list[int], cols: list[int], n_units: int, order: list[int]) -> np.ndarray:
+    """Units holding both codes, for every pair (``X.T @ X`` of the 0/1 unit x code matrix)."""
+    if not order:
+        return np.zeros((0, 0), dtype=np.int64)
+    x = sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, cols)), shape=(n_units, len(order)))
+    x.sum_duplicates()
+    x.data[:] = 1  # a code twice in one unit counts once
+    full = (x.T @ x).toarray()
+    return full[np.ix_(order, order)]
+
+
+def build_graph(
+    segments: Iterable[CodedSegment],
+    codebook: Codebook,
+    documents: Documents = None,
+    *,
+    unit: Unit = "paragraph",
+    roll_up: str | None = None,
+    min_weight: float = 0.0,
+    min_count: int = 0,
+    kinds: Collection[NodeKind] | None = None,
+    docs: Collection[str] | None = None,
+) -> nx.Graph:
+    """The theme network of a coded corpus: themes, cases and documents, and their links.
+
+    See :func:`tally` for ``unit``, ``roll_up`` and ``docs`` and
+    :func:`graph_from_tally` for the filters and for what nodes and edges hold.
+    """
+    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs)
+    return graph_from_tally(counts, min_weight=min_weight, min_count=min_count, kinds=kinds)
+
+
+def graph_from_tally(
+    t: Tally, *, min_weight: float = 0.0, min_count: int = 0, kinds: Collection[NodeKind] | None = None
+) -> nx.Graph:
+    """Build the graph from a tally.
+
+    Nodes: every coded theme (``label``, ``kind``, ``segments``, ``documents``,
+    ``units``, ``definition``, ``parent``, ``color`` from the codebook), every case and
+    document holding evidence of a theme (cases: ``case_kind``, ``parent``,
+    ``segments`` naming it, ``context_segments``; documents: title as ``label``,
+    ``doc_kind``, ``segments``). Edges carry ``relation``, ``count`` and a ``weight``
+    in [0, 1]: theme-theme (``cooccurrence``) the c-coefficient, plus ``lift``,
+    ``p_value``, ``unequal``, ``nested``; theme-case the share of the theme's segments
+    that name the case or sit in its context (``named`` and ``context`` apart);
+    theme-document the share of the theme's segments in that document.
+
+    Edges below ``min_count`` or ``min_weight`` are left out (their nodes stay);
+    ``kinds`` keeps only nodes of those kinds and the edges between them.
+    """
+    kinds = _check_kinds(kinds)
+    cb = t.codebook
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[tuple[str, str, dict[str, Any]]] = []
+    if "theme" in kinds:
+        units = t.theme_units
+        for th in t.themes:
+            code = cb.codes.get(th)
+            nodes[theme_node(th)] = {
+                "label": code.label if code else th, "kind": "theme",
+                "segments": t.theme_segments[th], "documents": t.theme_documents[th], "units": units[th],
+                "definition": code.definition if code else "", "parent": (code.parent or "") if code else "",
+                "color": code.color if code else UNKNOWN_THEME_COLOR,
+            }
+        for p in t.pairs(min_count=max(1, min_count)):
+            edges.append((theme_node(p.theme_a), theme_node(p.theme_b), {
+                "relation": "cooccurrence", "weight": p.c_coefficient, "count": p.count,
+                "c_coefficient": p.c_coefficient, "lift": p.lift, "p_value": p.p_value,
+                "unequal": p.unequal, "nested": p.nested,
+            }))
+    if {"theme", "case"} <= kinds:
+        for c in t.cases:
+            case = cb.cases.get(c)
+            nodes[case_node(c)] = {
+                "label": case.name if case else c, "kind": "case", "case_kind": case.kind if case else "",
+                "parent": (case.parent or "") if case else "", "segments": t.case_named.get(c, 0),
+                "context_segments": t.case_context.get(c, 0), "color": CASE_COLOR,
+            }
+        for th, c in sorted(t.theme_case_named.keys() | t.theme_case_context.keys()):
+            n, x = t.theme_case_named.get((th, c), 0), t.theme_case_context.get((th, c), 0)
+            edges.append((theme_node(th), case_node(c), {
+                "relation": "theme-case", "weight": (n + x) / t.theme_segments[th], "count": n + x,
+                "named": n, "context": x,
+            }))
+    if {"theme", "document"} <= kinds:
+        for d in t.docs:
+            doc = t.documents.get(d)
+            nodes[doc_node(d)] = {
+                "label": doc.title if doc else d, "kind": "document", "doc_kind": doc.kind if doc else "",
+                "segments": t.doc_segments[d], "color": DOCUMENT_COLOR,
+            }
+        for (th, d), n in sorted(t.theme_doc.items()):
+            edges.append((theme_node(th), doc_node(d), {
+                "relation": "theme-document", "weight": n / t.theme_segments[th], "count": n,
+            }))
+    G = nx.Graph(unit=t.unit, roll_up=t.roll_up or "", n_units=t.n_units,
+                 description=f"qualcode theme network: co-occurrence per {t.unit} over {t.n_units} units")
+    G.add_nodes_from(sorted(nodes.items()))
+    kept = [(min(u, v), max(u, v), a) for u, v, a in edges
+            if a["count"] >= min_count and a["weight"] >= min_weight]
+    G.add_edges_from(sorted(kept, key=lambda e: (e[0], e[1])))
+    return G
+
+
+def documents_by_id(documents: Documents) -> dict[str, Document]:
+    if documents is None:
+        return {}
+    if isinstance(documents, Mapping):
+        return dict(documents)
+    return {d.id: d for d in documents}
+
+
+def select_documents(
+    segments: Iterable[CodedSegment], documents: Documents, docs: Collection[str]
+) -> list[CodedSegment]:
+    """The segments of the documents picked by ``docs``.
+
+    Each entry picks the documents whose kind (front matter ``kind``, e.g.
+    ``interview``) equals it or whose id starts with it (e.g. ``interviews/``). An
+    entry that picks nothing is an error, since it is most likely a typo.
+    """
+    segments = list(segments)
+    documents = documents_by_id(documents)
+    ids = {s.segment.doc for s in segments} | set(documents)
+    kind = {d: documents[d].kind if d in documents else "" for d in ids}
+    chosen: set[str] = set()
+    for entry in [docs] if isinstance(docs, str) else docs:
+        picked = {d for d in ids if kind[d] == entry or d.startswith(entry)}
+        if not picked:
+            known = ", ".join(sorted({k for k in kind.values() if k})) or "none"
+            raise QualcodeError(f"docs: {entry!r} is neither a document kind ({known}) nor the start of a document id")
+        chosen |= picked
+    return [s for s in segments if s.segment.doc in chosen]
+
+
+def roll_up_map(codebook: Codebook, kind: str) -> dict[str, str]:
+    """Each case id -> its nearest ancestor-or-self whose case kind is ``kind`` (itself if none).
+
+    ``roll_up_map(cb, "state")["teziutlan"] == "puebla"``: a city's evidence counts for its state.
+    """
+    kinds = sorted({c.kind for c in codebook.cases.values()})
+    if kind not in kinds:
+        raise QualcodeError(f"roll-up: {kind!r} is not a case kind of the codebook (kinds: {', '.join(kinds) or 'none'})")
+    out = {}
+    for cid in codebook.cases:
+        chain = (cid, *codebook.case_ancestors(cid))
+        out[cid] = next((c for c in chain if codebook.cases[c].kind == kind), cid)
+    return out
+
+
+def layout(G: nx.Graph, *, seed: int = LAYOUT_SEED, scale: float = 1000.0) -> dict[Any, tuple[float, float]]:
+    """Seeded spring layout, rounded to 0.01, so the same graph always gets the same positions."""
+    H = nx.Graph()
+    H.add_nodes_from(sorted(G, key=str))
+    H.add_weighted_edges_from(sorted((*sorted((u, v), key=str), float(w)) for u, v, w in G.edges(data="weight", default=1.0)))
+    pos = nx.spring_layout(H, seed=seed, weight="weight", scale=scale)
+    return {n: (round(float(x), 2) + 0.0, round(float(y), 2) + 0.0) for n, (x, y) in pos.items()}
+
+
+def plain_graph(G: nx.Graph) -> nx.Graph:
+    """A copy with sorted nodes and edges and plain values that every file format can hold.
+
+    numpy scalars become Python numbers, lists, tuples and sets ``; ``-joined strings,
+    dicts JSON strings; None and non-finite numbers are dropped.
+    """
+    H = nx.DiGraph() if G.is_directed() else nx.Graph()
+    H.graph.update(_plain_attrs(G.graph))
+    for n in sorted(G, key=str):
+        H.add_node(n, **_plain_attrs(G.nodes[n]))
+    edges = [(u, v) if G.is_directed() or str(u) <= str(v) else (v, u) for u, v in G.edges()]
+    for u, v in sorted(edges, key=lambda e: (str(e[0]), str(e[1]))):
+        H.add_edge(u, v, **_plain_attrs(G.edges[u, v]))
+    return H
+
+
+def _plain_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in attrs.items():
+        v = plain_value(v)
+        if v is not None:
+            out[str(k)] = v
+    return out
+
+
+def plain_value(v: Any) -> Any:
+    """``v`` as a bool, int, float or str; None when it cannot be stored (None, NaN, inf)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, (list, tuple, set, frozenset)):
+        items = sorted(v, key=str) if isinstance(v, (set, frozenset)) else v
+        return "; ".join(str(plain_value(x)) for x in items)
+    if isinstance(v, Mapping):
+        return json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
+    return str(v)
+
+
+def segments_from_records(records: Iterable[Mapping[str, Any]], *, source: str = "<records>") -> list[CodedSegment]:
+    """Coded segments back from the coding step's JSONL records (``CodedSegment.to_record``).
+
+    Records carry the section's heading text but not its offset, so when
+    ``section_start`` is absent each run of consecutive segments of a document under
+    the same heading becomes one section, starting at its first segment. A missing
+    key raises a QualcodeError naming ``source`` and the record's number.
+    """
+    out: list[CodedSegment] = []
+    runs: dict[str, tuple[str | None, int | None]] = {}  # doc -> (section text, its start)
+    for n, r in enumerate(records, 1):
+        try:
+            doc, section = r["doc"], r["section"]
+            if "section_start" in r:
+                start_of_section = r["section_start"]
+            elif section is None:
+                start_of_section = None
+            elif doc in runs and runs[doc][0] == section:
+                start_of_section = runs[doc][1]
+            else:
+                start_of_section = r["start"]
+            runs[doc] = (section, start_of_section)
+            seg = Segment(doc=doc, id=r["id"], start=r["start"], end=r["end"], line=r["line"], kind=r["kind"],
+                          paragraph=r["paragraph"], section=section, section_start=start_of_section, item=r["item"])
+            out.append(CodedSegment(
+                segment=seg, text=r["text"], codes=tuple(sorted(set(r["codes"]))), cases=tuple(r["cases"]),
+                context_cases=tuple(r["context_cases"]),
+                matches=tuple(_match(m, "code") for m in r["matches"]),
+                case_matches=tuple(_match(m, "case") for m in r["case_matches"]),
+            ))
+        except KeyError as e:
+            raise QualcodeError(Problem(source, f"record {n} has no key {e.args[0]!r}", line=n)) from None
+        except TypeError as e:
+            raise QualcodeError(Problem(source, f"record {n} is malformed: {e}", line=n)) from None
+    return out
+
+
+def _match(m: Mapping[str, Any], key: str) -> Match:
+    return Match(code=m[key], pattern=m["pattern"], rule=m["rule"], start=m["start"], end=m["end"], text=m["text"])
+
+
+def _check_choice(what: str, value: Any, known: tuple[str, ...]) -> None:
+    if value not in known:
+        raise QualcodeError(f"{what}: unknown value {value!r} (choose one of {', '.join(known)})")
+
+
+def _check_kinds(kinds: Collection[str] | None) -> set[str]:
+    if kinds is None:
+        return set(NODE_KINDS)
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+    for k in sorted(kinds):
+        _check_choice("kinds", k, NODE_KINDS)
+    return kinds

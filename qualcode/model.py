@@ -1,0 +1,169 @@
+"""The data model that flows through qualcode: Document -> Segment -> CodedSegment.
+
+Plain dataclasses, no behaviour beyond what derives from their fields. Offsets are
+Unicode code points into ``Document.text`` (the file's text as read, BOM removed,
+line endings kept), end exclusive, so ``doc.text[seg.start:seg.end]`` is the segment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SegmentKind = Literal["heading", "sentence", "list_item", "table_row", "footnote"]
+SEGMENT_KINDS: tuple[str, ...] = ("heading", "sentence", "list_item", "table_row", "footnote")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One corpus file: its id (path relative to the corpus root, with ``/``) and its text."""
+
+    id: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    body_start: int = 0  # offset of the first character after the front matter
+    path: str = ""  # the file on disk, for messages
+
+    @property
+    def kind(self) -> str:
+        return str(self.meta.get("kind", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A unit of coding: a sentence, heading, list-item sentence, table row or footnote.
+
+    ``paragraph`` numbers the blocks of the document (a paragraph, a list item, a table
+    row, a heading, a footnote) from 1; ``item`` is set for sentences of a list item and
+    is that item's paragraph number; ``section`` is the enclosing heading's text.
+    """
+
+    doc: str
+    id: str
+    start: int
+    end: int
+    line: int
+    kind: str
+    paragraph: int
+    section: str | None = None
+    section_start: int | None = None  # offset of the enclosing heading, None before the first
+    item: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One application of a code (or naming of a case) with its provenance.
+
+    ``pattern`` is the pattern as written (``term:working capital``, ``regex:...``,
+    ``tokens:[...]``), ``rule`` where it is written (``codebook.yaml:57:9``).
+    """
+
+    code: str
+    pattern: str
+    rule: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodedSegment:
+    """A segment with everything coding found in it.
+
+    ``codes`` holds every code applied and its ancestors, sorted; ``cases`` the cases
+    named in the segment itself; ``context_cases`` the cases inherited from the
+    document's front matter or the enclosing section's heading that the segment does
+    not name itself. ``matches`` are the code applications, ``case_matches`` the case
+    namings, both sorted by position.
+    """
+
+    segment: Segment
+    text: str
+    codes: tuple[str, ...] = ()
+    cases: tuple[str, ...] = ()
+    context_cases: tuple[str, ...] = ()
+    matches: tuple[Match, ...] = ()
+    case_matches: tuple[Match, ...] = ()
+
+    def to_record(self) -> dict[str, Any]:
+        """The output record (the JSONL schema documented in the README)."""
+        s = self.segment
+        return {
+            "doc": s.doc,
+            "id": s.id,
+            "start": s.start,
+            "end": s.end,
+            "line": s.line,
+            "section": s.section,
+            "paragraph": s.paragraph,
+            "item": s.item,
+            "kind": s.kind,
+            "text": self.text,
+            "codes": list(self.codes),
+            "cases": list(self.cases),
+            "context_cases": list(self.context_cases),
+            "matches": [_match_record(m, "code") for m in self.matches],
+            "case_matches": [_match_record(m, "case") for m in self.case_matches],
+        }
+
+
+def _match_record(m: Match, key: str) -> dict[str, Any]:
+    return {key: m.code, "pattern": m.pattern, "rule": m.rule, "start": m.start, "end": m.end, "text": m.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A theme of the codebook; ``parent`` makes codes nest."""
+
+    id: str
+    label: str
+    definition: str = ""
+    when_to_use: str = ""
+    when_not_to_use: str = ""
+    examples: tuple[str, ...] = ()
+    color: str = "#808080"  # "#rrggbb"
+    parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A case of the study (a place): ``kind`` is city, state, country, region, ..."""
+
+    id: str
+    name: str
+    kind: str
+    parent: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Codebook:
+    """The codes and cases of a study, as loaded and validated from ``codebook.yaml``.
+
+    The patterns live in the compiled form (``qualcode.coding.CompiledCodebook``) so that
+    graph and export code can use the codebook without spaCy.
+    """
+
+    codes: dict[str, Code]
+    cases: dict[str, Case]
+    path: str = ""
+
+    def code_ancestors(self, code_id: str) -> tuple[str, ...]:
+        """The code's parents, nearest first (the codebook is checked to have no cycles)."""
+        return _ancestors(self.codes, code_id)
+
+    def case_ancestors(self, case_id: str) -> tuple[str, ...]:
+        """The case's parents, nearest first: ``teziutlan`` -> ``("puebla", "mexico")``."""
+        return _ancestors(self.cases, case_id)
+
+
+def _ancestors(items: dict[str, Any], item_id: str) -> tuple[str, ...]:
+    out: list[str] = []
+    parent = items[item_id].parent if item_id in items else None
+    while parent is not None and parent in items and parent not in out:
+        out.append(parent)
+        parent = items[parent].parent
+    return tuple(out)

@@ -1,0 +1,115 @@
+"""Writing and reading the coding: one record per segment, as JSON Lines or CSV."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import IO, Any, Iterable, Literal, Sequence
+
+from .errors import Problem, QualcodeError
+from .fileio import open_output
+from .model import CodedSegment
+
+CodingFormat = Literal["jsonl", "csv"]
+CSV_COLUMNS = ("doc", "id", "start", "end", "line", "section", "paragraph", "item", "kind", "text", "codes", "cases",
+               "context_cases", "matches", "case_matches")
+
+
+def format_for(path: str | os.PathLike[str], default: CodingFormat = "jsonl") -> CodingFormat:
+    """The format a path's suffix asks for (``.csv`` or ``.jsonl``/``.json``), else ``default``."""
+    suffix = Path(str(path)).suffix.lower()
+    return "csv" if suffix == ".csv" else "jsonl" if suffix in (".jsonl", ".json", ".ndjson") else default
+
+
+def write_coding(segments: Iterable[CodedSegment], path: str | os.PathLike[str] | IO[str], *,
+                 format: CodingFormat = "jsonl") -> int:
+    """Write one record per segment to ``path`` (atomically; ``-`` is standard output).
+
+    JSONL keeps lists and match objects as JSON; CSV joins ``codes``, ``cases`` and
+    ``context_cases`` with ``;`` and holds ``matches``/``case_matches`` as JSON text.
+    Returns the number of records written.
+    """
+    if format not in ("jsonl", "csv"):
+        raise QualcodeError(f"unknown coding format {format!r}: use jsonl or csv")
+    if hasattr(path, "write"):
+        return _write(segments, path, format)  # type: ignore[arg-type]
+    with open_output(path, "w") as fh:
+        return _write(segments, fh, format)
+
+
+def _write(segments: Iterable[CodedSegment], fh: IO[str], format: CodingFormat) -> int:
+    n = 0
+    if format == "jsonl":
+        for s in segments:
+            fh.write(json.dumps(s.to_record(), ensure_ascii=False, separators=(",", ":")))
+            fh.write("\n")
+            n += 1
+        return n
+    writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for s in segments:
+        writer.writerow(_csv_row(s.to_record()))
+        n += 1
+    return n
+
+
+def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    row = dict(record)
+    for key in ("codes", "cases", "context_cases"):
+        row[key] = ";".join(record[key])
+    for key in ("matches", "case_matches"):
+        row[key] = json.dumps(record[key], ensure_ascii=False, separators=(",", ":"))
+    row["section"] = record["section"] or ""
+    row["item"] = "" if record["item"] is None else record["item"]
+    return row
+
+
+def read_coding_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read a coding file written by :func:`write_coding` (JSONL or CSV) back as records."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise QualcodeError(Problem(str(path), "coding file not found (write it with 'qualcode code -o')")) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise QualcodeError(Problem(str(path), f"cannot read the coding file: {err}")) from None
+    if format_for(path) == "csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        return [_from_csv(r, str(path), i + 2) for i, r in enumerate(rows)]
+    records = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise QualcodeError(Problem(str(path), f"invalid JSON: {err.msg}", i, err.colno)) from None
+    return records
+
+
+def _from_csv(row: dict[str, str], path: str, line: int) -> dict[str, Any]:
+    try:
+        out: dict[str, Any] = dict(row)
+        for key in ("start", "end", "line", "paragraph"):
+            out[key] = int(row[key])
+        out["item"] = int(row["item"]) if row.get("item") else None
+        out["section"] = row.get("section") or None
+        for key in ("codes", "cases", "context_cases"):
+            out[key] = [v for v in (row.get(key) or "").split(";") if v]
+        for key in ("matches", "case_matches"):
+            out[key] = json.loads(row.get(key) or "[]")
+        return out
+    except (KeyError, ValueError) as err:
+        raise QualcodeError(Problem(path, f"not a qualcode coding row: {err}", line, 1)) from None
+
+
+def summarize(segments: Sequence[CodedSegment]) -> dict[str, int]:
+    """Counts for the command-line summary."""
+    return {
+        "documents": len({s.segment.doc for s in segments}),
+        "segments": len(segments),
+        "coded_segments": sum(1 for s in segments if s.codes),
+        "code_applications": sum(len(s.matches) for s in segments),
+        "case_mentions": sum(len(s.case_matches) for s in segments),
+    }

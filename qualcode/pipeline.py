@@ -1,0 +1,241 @@
+"""The offline spaCy pipeline and the per-vocabulary-entry analysis that coding relies on.
+
+qualcode needs no trained model: it tokenises with ``spacy.blank("en")`` and takes lemmas
+from the lookup table of ``spacy-lookups-data``. Everything it needs of a word (folded
+form, folded lemma, flags for the sentence rules) is computed once per vocabulary entry
+and cached, so per-token work is array indexing. A trained pipeline is used only when
+the user names one (``--model en_core_web_sm``); its lemmas then come from the model.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # spaCy is imported only when a pipeline is built
+    from spacy.tokens import Doc
+
+SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+# Flags, one bit each, computed per vocabulary entry.
+TERMINAL = 1  # . ! ? … and runs of them
+CLOSER = 2  # ) ] ” ’ " ' »
+OPENER = 4  # ( [ “ ‘ " ' « ¿ ¡
+UPPER = 8  # starts with an upper-case letter
+STOP_TITLE = 16  # a capitalised stop word: The, In, This ...
+SUPER = 32  # a footnote mark: ¹ ²³
+ABBREV = 64  # a word that a full stop after it does not end: Vol, No, Mr, e.g, etc
+INITIAL = 128  # a single upper-case letter: the K of "Morgan K."
+DOTTED = 256  # a token ending in a full stop that is not only punctuation: U.S.
+FINAL_ABBREV = 512  # an abbreviation that may end a sentence: etc
+NUMBER_ABBREV = 1024  # an abbreviation that is followed by a number: Vol, No, pp
+
+ABBREVIATIONS = frozenset(
+    "a.m p.m e.g i.e etc al vol vols no nos pp pag p mr mrs ms dr prof st jr sr inc ltd co corp fig figs "
+    "ed eds vs cf approx dept univ jan feb apr aug sep sept oct nov dec gen gov op cit ibid s.a s.c a.c "
+    "u.s u.k d.f ch sec art n.d".split()
+)
+NUMBER_ABBREVIATIONS = frozenset("vol vols no nos pp pag p fig figs ch sec art".split())
+FINAL_ABBREVIATIONS = frozenset("etc al".split())
+_TERMINAL = re.compile(r"^[.!?…]+$")
+_CLOSERS = frozenset(")]}”’\"'»")
+_OPENERS = frozenset("([{“‘\"'«¿¡")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-folded form: ``TEZIUTLÁN`` -> ``teziutlan``."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+@dataclass(slots=True)
+class Tokens:
+    """The non-space tokens of a text: offsets and vocabulary rows (numpy arrays)."""
+
+    starts: np.ndarray  # int64, offsets into the analysed text
+    ends: np.ndarray
+    rows: np.ndarray  # int64, index into the Lexicon's per-entry arrays
+    lemmas: np.ndarray  # int64, folded-lemma key per token
+    doc: Any  # the spaCy Doc, for token patterns
+    spacy_index: np.ndarray  # int64, position of each token in ``doc``
+
+
+class Lexicon:
+    """Per-vocabulary-entry facts, computed once per distinct word and cached."""
+
+    def __init__(self, strings: Any, lemma_table: Any, stop_words: frozenset[str]):
+        self._strings = strings
+        self._lemma_table = lemma_table
+        self._stop_words = stop_words
+        self.keys: dict[str, int] = {}  # folded string -> key id (forms and lemmas share one space)
+        self._row_of: dict[int, int] = {}  # spaCy orth hash -> row
+        self.texts: list[str] = []
+        self._form: list[int] = []
+        self._lemma: list[int] = []
+        self._flags: list[int] = []
+        self._exact: list[int] = []
+        self._form_hash: list[int] = []
+        self._lemma_hash: list[int] = []
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def exact_key(self, text: str) -> int:
+        """The key of a word as written (case and accents kept)."""
+        return self.key("\x00" + text)
+
+    def key(self, folded: str) -> int:
+        """The key id of an already folded string (interned)."""
+        k = self.keys.get(folded)
+        if k is None:
+            k = self.keys[folded] = len(self.keys)
+        return k
+
+    def lemma_of(self, text: str) -> str:
+        """The folded lookup lemma of a word: ``Loans`` -> ``loan``, ``Teziutlán`` -> ``teziutlan``."""
+        table = self._lemma_table
+        lemma = table.get(text) if table is not None else None
+        if lemma is None and table is not None:
+            lemma = table.get(text.lower())
+        return fold(lemma if isinstance(lemma, str) else text)
+
+    def rows_for(self, orths: np.ndarray) -> np.ndarray:
+        """Rows for an array of orth hashes: one dictionary look-up per distinct word."""
+        if len(orths) == 0:
+            return np.zeros(0, dtype=np.int64)
+        uniq, inverse = np.unique(orths, return_inverse=True)
+        row_of = self._row_of
+        rows = np.fromiter((row_of[h] if h in row_of else self._add(h) for h in uniq.tolist()),
+                           dtype=np.int64, count=len(uniq))
+        return rows[inverse.reshape(-1)]
+
+    def array(self, name: str) -> np.ndarray:
+        """The per-row array ``form``, ``lemma``, ``exact``, ``flags``, ``form_hash`` or ``lemma_hash``."""
+        arr = self._arrays.get(name)
+        if arr is None or len(arr) != len(self.texts):
+            dtype = np.uint64 if name.endswith("hash") else np.int64
+            arr = self._arrays[name] = np.array(getattr(self, "_" + name), dtype=dtype)
+        return arr
+
+    def _add(self, orth: int) -> int:
+        text = self._strings[orth]
+        row = self._row_of[orth] = len(self.texts)
+        form, lemma = fold(text), self.lemma_of(text)
+        self.texts.append(text)
+        self._form.append(self.key(form))
+        self._lemma.append(self.key(lemma))
+        self._flags.append(self._flags_of(text))
+        self._exact.append(self.key("\x00" + text))
+        self._form_hash.append(self._strings.add(form))
+        self._lemma_hash.append(self._strings.add(lemma))
+        return row
+
+    def _flags_of(self, text: str) -> int:
+        flags = 0
+        low = text.lower()
+        if _TERMINAL.match(text):
+            flags |= TERMINAL
+        elif text.endswith(".") and len(text) > 1:
+            flags |= DOTTED
+        if text in _CLOSERS:
+            flags |= CLOSER
+        if text in _OPENERS:
+            flags |= OPENER
+        if text[:1].isupper():
+            flags |= UPPER
+            if low in self._stop_words and text[1:].islower() or low in ("a", "i"):
+                flags |= STOP_TITLE
+        if text and all(c in SUPERSCRIPTS for c in text):
+            flags |= SUPER
+        if low in ABBREVIATIONS or ("." in text.strip(".") and text[:1].isalpha()):
+            flags |= ABBREV
+        if low in FINAL_ABBREVIATIONS:
+            flags |= FINAL_ABBREV
+        if low in NUMBER_ABBREVIATIONS:
+            flags |= NUMBER_ABBREV
+        if len(text) == 1 and text.isupper():
+            flags |= INITIAL
+        return flags
+
+
+class Pipeline:
+    """A spaCy tokenizer (or a named trained pipeline) plus its Lexicon."""
+
+    def __init__(self, model: str | None = None):
+        import spacy
+        from spacy.lang.en.stop_words import STOP_WORDS
+
+        self.model = model
+        if model:
+            try:
+                self.nlp = spacy.load(model)
+            except OSError as err:
+                from .errors import QualcodeError
+
+                raise QualcodeError(f"cannot load the spaCy pipeline {model!r}: it is not installed "
+                                    f"(leave out --model to use the built-in offline pipeline)") from err
+            lemma_table = _lookup_table()
+        else:
+            self.nlp = spacy.blank("en")
+            _tune_tokenizer(self.nlp)
+            lemma_table = _lookup_table()
+        self.lexicon = Lexicon(self.nlp.vocab.strings, lemma_table, frozenset(STOP_WORDS))
+
+    @property
+    def trained(self) -> bool:
+        return self.model is not None
+
+    def tokenize(self, text: str) -> Tokens:
+        """Tokenise ``text`` (already masked: markup and line breaks as spaces)."""
+        from spacy.attrs import IDX, IS_SPACE, LEMMA, ORTH
+
+        doc: Doc = self.nlp(text) if self.trained else self.nlp.tokenizer(text)
+        arr = doc.to_array([ORTH, IDX, IS_SPACE]).astype(np.int64, copy=False) if len(doc) else np.zeros((0, 3), np.int64)
+        keep = np.nonzero(arr[:, 2] == 0)[0] if len(doc) else np.zeros(0, np.int64)
+        orths = doc.to_array([ORTH])[keep] if len(doc) else np.zeros(0, np.uint64)
+        lex = self.lexicon
+        rows = lex.rows_for(orths)
+        starts = arr[keep, 1]
+        lengths = np.fromiter((len(lex.texts[r]) for r in rows.tolist()), dtype=np.int64, count=len(rows))
+        if self.trained and len(doc):
+            lemmas = np.fromiter((lex.key(fold(doc[i].lemma_ or doc[i].text)) for i in keep.tolist()),
+                                 dtype=np.int64, count=len(keep))
+        else:
+            lemmas = lex.array("lemma")[rows] if len(rows) else np.zeros(0, np.int64)
+        return Tokens(starts=starts, ends=starts + lengths, rows=rows, lemmas=lemmas, doc=doc, spacy_index=keep)
+
+    def set_token_attrs(self, tokens: Tokens) -> None:
+        """Give the spaCy Doc folded NORM and LEMMA values, for token patterns."""
+        from spacy.attrs import LEMMA, NORM, ORTH
+
+        doc = tokens.doc
+        if not len(doc):
+            return
+        lex = self.lexicon
+        rows = lex.rows_for(doc.to_array([ORTH]))
+        values = np.stack([lex.array("lemma_hash")[rows], lex.array("form_hash")[rows]], axis=1)
+        if self.trained:
+            return  # the model's own lemmas stay; NORM is the model's
+        doc.from_array([LEMMA, NORM], values)
+
+
+def _lookup_table() -> Any:
+    """spaCy's English lemma lookup table (from spacy-lookups-data), or None if absent."""
+    try:
+        from spacy.lookups import load_lookups
+
+        return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    except (ValueError, ImportError, KeyError):  # pragma: no cover - dependency missing
+        return None
+
+
+def _tune_tokenizer(nlp: Any) -> None:
+    """No special-case rules (they slow spaCy's tokenizer tenfold on long texts; the
+    sentence rules handle abbreviations) and footnote marks split off as suffixes."""
+    from spacy.util import compile_suffix_regex
+
+    tok = nlp.tokenizer
+    tok.rules = {}
+    suffixes = [f"[{SUPERSCRIPTS}]+", *nlp.Defaults.suffixes]
+    tok.suffix_search = compile_suffix_regex(suffixes).search

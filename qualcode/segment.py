@@ -1,0 +1,220 @@
+"""Segmentation: blocks from the text's layout, then sentences from spaCy tokens.
+
+Blocks come from lines: Markdown headings (and, in ``.txt`` files, heading-like lines),
+list items, table rows, footnotes and paragraphs; a blank line always ends a block.
+Inside a paragraph, list item or footnote, sentences are split on the tokens with rules
+that fix what spaCy's default ``sentencizer`` gets wrong on real papers: abbreviations
+and citations (``Vol. 23. No. 1.``), ``etc.)`` in mid-sentence, a footnote mark before a
+new sentence (``(eis)¹ Response``), a dotted abbreviation ending a sentence
+(``the U.S. In some``). Markup is masked with spaces before tokenising, so offsets stay
+those of the file.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Document, Segment
+from .pipeline import (ABBREV, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV, OPENER, STOP_TITLE, SUPER,
+                       SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens)
+
+_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(?=\S)")
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])[ \t]+(?=\S)")
+_FOOTNOTE = re.compile(rf"^[ \t]*(?:[{SUPERSCRIPTS}]+|\[\^[^\]\s]+\]:)[ \t]*(?=\S)")
+_TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
+_MASK = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>|[*_`|\\\r\n\t]|^[ \t]{0,3}#{1,6}[ \t]|^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]", re.M)
+_REFERENCE = re.compile(r"^[A-Z][\w'’-]+,?\s+(?:(?:[A-Z]\.\s?)+|[A-Z][a-z]+\.\s)")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(slots=True)
+class Block:
+    """A layout unit: its kind, content span (markup excluded) and heading level."""
+
+    kind: str  # heading, paragraph, list_item, table_row, footnote, lines
+    start: int
+    end: int
+    level: int = 0
+
+
+def mask(text: str) -> str:
+    """``text`` with markup, list markers and line breaks replaced by spaces (same length)."""
+    return _MASK.sub(lambda m: " " * len(m.group()), text)
+
+
+def find_blocks(text: str, start: int = 0, *, markdown: bool = True) -> list[Block]:
+    """The layout blocks of ``text[start:]``; see the module docstring."""
+    blocks: list[Block] = []
+    para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
+    para_kind = "paragraph"
+
+    def close() -> None:
+        nonlocal para, para_kind
+        if para:
+            blocks.extend(_paragraph_blocks(text, para, para_kind, markdown))
+        para, para_kind = [], "paragraph"
+
+    pos = start
+    n = len(text)
+    while pos < n:
+        nl = text.find("\n", pos)
+        end = n if nl < 0 else nl
+        line_end = end - 1 if end > pos and text[end - 1] == "\r" else end
+        line = text[pos:line_end]
+        if not line.strip():
+            close()
+        elif (h := _HEADING.match(line)) and markdown:
+            close()
+            blocks.append(Block("heading", pos, line_end, len(h.group(1))))
+        elif _TABLE_SEPARATOR.match(line) and "|" in line:
+            close()
+        elif line.lstrip().startswith("|") or "\t" in line.strip():
+            close()
+            blocks.append(Block("table_row", pos, line_end))
+        elif m := _FOOTNOTE.match(line):
+            close()
+            para, para_kind = [(pos, line_end)], "footnote"
+        elif _LIST_ITEM.match(line):
+            close()
+            para, para_kind = [(pos, line_end)], "list_item"
+        else:
+            para.append((pos, line_end))
+        pos = end + 1
+    close()
+    return [b for b in (_trim(text, b) for b in blocks) if b is not None]
+
+
+def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdown: bool) -> list[Block]:
+    start, end = lines[0][0], lines[-1][1]
+    if kind == "paragraph" and len(lines) == 1:
+        line = text[start:end]
+        if not markdown and _heading_like(line):
+            return [Block("heading", start, end, 1)]
+    if kind == "paragraph" and len(lines) > 1 and all(e - s <= 50 for s, e in lines):
+        return [Block("lines", s, e) for s, e in lines]  # an address, title block or verse: a line each
+    return [Block(kind, start, end)]
+
+
+def _heading_like(line: str) -> bool:
+    """A plain-text heading: a short single-line paragraph without closing punctuation."""
+    s = line.strip()
+    words = s.split()
+    return 0 < len(words) <= 12 and (s[0].isupper() or s[0].isdigit()) and s[-1] not in ".,;:!?"
+
+
+def _trim(text: str, b: Block) -> Block | None:
+    masked = mask(text[b.start:b.end])
+    first = re.search(r"\S", masked)
+    if first is None:
+        return None
+    last = len(masked.rstrip())
+    return Block(b.kind, b.start + first.start(), b.start + last, b.level)
+
+
+@dataclass(slots=True)
+class Segmentation:
+    """A document's segments, its tokens, and for each heading the headings enclosing it."""
+
+    segments: list[Segment]
+    tokens: Tokens
+    heading_chains: dict[int, tuple[int, ...]]  # heading start -> starts of it and its ancestors
+    masked_body: str  # the text after the front matter with markup blanked out (same offsets)
+
+
+def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
+    """Split a document into segments (and keep its tokens for coding)."""
+    text = doc.text
+    markdown = not doc.id.lower().endswith(".txt")
+    blocks = find_blocks(text, doc.body_start, markdown=markdown)
+    masked_body = mask(text[doc.body_start:])
+    tokens = pipeline.tokenize(masked_body)
+    if doc.body_start:
+        tokens.starts += doc.body_start
+        tokens.ends += doc.body_start
+    flags = pipeline.lexicon.array("flags")[tokens.rows] if len(tokens.rows) else np.zeros(0, np.int64)
+    newlines = [i for i, c in enumerate(text) if c == "\n"] if len(text) < 4096 else \
+        np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10).tolist()
+    segments: list[Segment] = []
+    headings: list[tuple[int, str, int]] = []  # open headings: (level, text, start)
+    chains: dict[int, tuple[int, ...]] = {}
+    paragraph = 0
+    for block in blocks:
+        a = int(np.searchsorted(tokens.starts, block.start, "left"))
+        b = int(np.searchsorted(tokens.starts, block.end, "left"))
+        if a >= b:
+            continue
+        paragraph += 1
+        if block.kind == "heading":
+            level = block.level
+            while headings and headings[-1][0] >= level:
+                headings.pop()
+            headings.append((level, text[block.start:block.end], block.start))
+            chains[block.start] = tuple(h[2] for h in headings)
+        spans = [(a, b)] if block.kind in ("heading", "table_row", "lines") else _sentences(tokens, flags, a, b)
+        if block.kind == "footnote" and _REFERENCE.match(_footnote_content(text, block)):
+            spans = [(a, b)]  # a bibliographic reference stays whole
+        kind = {"paragraph": "sentence", "lines": "sentence"}.get(block.kind, block.kind)
+        section = headings[-1] if headings else None
+        for s, e in spans:
+            start, end = int(tokens.starts[s]), int(tokens.ends[e - 1])
+            segments.append(Segment(
+                doc=doc.id, id=f"{doc.id}#{len(segments) + 1}", start=start, end=end,
+                line=bisect.bisect_right(newlines, start - 1) + 1 if newlines else 1,
+                kind=kind, paragraph=paragraph,
+                section=section[1] if section else None, section_start=section[2] if section else None,
+                item=paragraph if block.kind == "list_item" else None,
+            ))
+    return Segmentation(segments, tokens, chains, masked_body)
+
+
+def _footnote_content(text: str, block: Block) -> str:
+    content = text[block.start:block.end].lstrip(SUPERSCRIPTS + " \t")
+    return re.sub(r"^\[\^[^\]]+\]:\s*", "", content)
+
+
+def _sentences(tok: Tokens, flags: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    """Sentence spans (token index ranges) within tokens ``a:b`` of one block."""
+    candidates = np.flatnonzero(flags[a:b - 1] & (TERMINAL | DOTTED | SUPER)) + a
+    if len(candidates) == 0:
+        return [(a, b)]
+    starts, ends = tok.starts, tok.ends
+    spans: list[tuple[int, int]] = []
+    begin = a
+    skip_to = a
+    for i in candidates.tolist():
+        if i < skip_to:
+            continue
+        f = int(flags[i])
+        j = i + 1
+        while j < b and flags[j] & (CLOSER | TERMINAL | SUPER) and not (flags[j] & OPENER and starts[j] > ends[j - 1]):
+            j += 1
+        if j >= b:
+            break
+        nxt = int(flags[j])
+        prev = int(flags[i - 1]) if i > begin and ends[i - 1] == starts[i] else 0
+        if f & TERMINAL:
+            if prev & (ABBREV | INITIAL) and tok_text_is_dot(tok, i):
+                if not (prev & FINAL_ABBREV and nxt & STOP_TITLE):
+                    continue
+            starts_sentence = nxt & UPPER or (nxt & OPENER and j + 1 < b and flags[j + 1] & UPPER)
+            if not starts_sentence:
+                continue
+            if nxt & NUMBER_ABBREV and j + 1 < b and flags[j + 1] & TERMINAL:
+                continue  # "23. No. 1." in a citation
+        elif f & DOTTED:
+            if not nxt & STOP_TITLE:
+                continue
+        elif f & SUPER:
+            if not nxt & UPPER or prev & TERMINAL or i == a:
+                continue
+        spans.append((begin, j))
+        begin = skip_to = j
+    spans.append((begin, b))
+    return spans
+
+
+def tok_text_is_dot(tok: Tokens, i: int) -> bool:
+    return int(tok.ends[i] - tok.starts[i]) == 1
