@@ -33,6 +33,8 @@ from .pipeline import Pipeline, fold
 from .segment import Segmentation, segment_document
 
 _FOLDED_ATTRS = ("LEMMA", "NORM")
+# Bits of the per-vocabulary-entry marks (CompiledCodebook._marks).
+_LEMMA_FIRST, _FORM_FIRST, _EXACT_FIRST, _LEMMA_ANCHOR, _FORM_ANCHOR = 1, 2, 4, 8, 16
 
 
 @dataclass(slots=True)
@@ -50,21 +52,80 @@ class _Index:
             entries.sort(key=lambda e: -len(e[0]))
         self.firsts = np.array(sorted(self.by_first), dtype=np.int64)
 
-    def find(self, keys: np.ndarray) -> Iterator[tuple[int, int, int]]:
-        """(spec index, first token, last token + 1) for every match in ``keys``."""
-        if not len(self.firsts) or not len(keys):
-            return
-        positions = np.flatnonzero(np.isin(keys, self.firsts))
-        if not len(positions):
-            return
-        seq = keys.tolist()
+    def find(self, seq: list[int], positions: list[int]) -> Iterator[tuple[int, int, int]]:
+        """(spec index, first token, last token + 1) for every match starting at ``positions``."""
         n = len(seq)
         by_first = self.by_first
-        for p in positions.tolist():
+        for p in positions:
             for pattern, spec_index in by_first[seq[p]]:
                 m = len(pattern)
                 if m == 1 or (p + m <= n and tuple(seq[p:p + m]) == pattern):
                     yield spec_index, p, p + m
+
+
+@dataclass(slots=True)
+class _TokenPattern:
+    """A token pattern with its own Matcher and its anchor: the most selective required
+    token, and how many tokens the pattern can reach before and after it (None: unbounded)."""
+
+    spec_index: int
+    matcher: Any
+    space: str  # "lemma" or "form": which keys the anchor is compared on
+    anchor_keys: np.ndarray | None
+    before: int | None
+    after: int | None
+
+    @classmethod
+    def build(cls, spec_index: int, pattern: list[dict[str, Any]], pipeline: Pipeline) -> "_TokenPattern":
+        from spacy.matcher import Matcher
+
+        matcher = Matcher(pipeline.nlp.vocab)
+        matcher.add(str(spec_index), [pattern])
+        widths = [_width(t) for t in pattern]
+        best: tuple[tuple[int, int], int, str, list[str]] | None = None
+        for k, t in enumerate(pattern):
+            if t.get("OP") not in (None, "+"):
+                continue
+            for attr, space in (("LEMMA", "lemma"), ("NORM", "form"), ("LOWER", "form"), ("ORTH", "form"),
+                                ("TEXT", "form")):
+                values = _literal_values(t.get(attr))
+                if values:
+                    cost = (sum(v in _COMMON for v in values), len(values))
+                    if best is None or cost < best[0]:
+                        best = (cost, k, space, values)
+        lex = pipeline.lexicon
+        if best is None:  # no literal anchor: every token is a candidate, window = segment
+            return cls(spec_index, matcher, "form", None, None, None)
+        _, k, space, values = best
+        keys = np.array(sorted({lex.key(fold(v)) for v in values}), dtype=np.int64)
+        before = None if any(w is None for w in widths[:k]) else sum(widths[:k])
+        after = None if any(w is None for w in widths[k:]) else sum(widths[k:])
+        return cls(spec_index, matcher, space, keys, before, after)
+
+
+_COMMON = frozenset("the a an of to in on for and or by with at from is are was were be been it its their his her "
+                    "this that these those we i our my".split())
+
+
+def _width(token: dict[str, Any]) -> int | None:
+    op = token.get("OP")
+    if op in ("*", "+"):
+        return None
+    if isinstance(op, str) and op.startswith("{"):
+        m = re.match(r"\{\s*\d*\s*(?:,\s*(\d*))?\s*\}", op)
+        if not m or (m.group(1) is not None and not m.group(1)):
+            return None
+        nums = re.findall(r"\d+", op)
+        return int(nums[-1]) if nums else None
+    return 1
+
+
+def _literal_values(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and set(value) == {"IN"} and isinstance(value["IN"], list):
+        return [v for v in value["IN"] if isinstance(v, str)]
+    return []
 
 
 class CompiledCodebook:
@@ -77,7 +138,6 @@ class CompiledCodebook:
         self.specs: list[PatternSpec] = loaded.patterns
         self._lemma, self._form, self._exact = _Index(), _Index(), _Index()
         self._regexes: list[tuple[re.Pattern[str], int]] = []
-        self._matcher = None
         problems: list[Problem] = []
         token_patterns: list[tuple[int, list[dict[str, Any]]]] = []
         for i, spec in enumerate(self.specs):
@@ -98,12 +158,17 @@ class CompiledCodebook:
             raise CodebookError(problems)
         for index in (self._lemma, self._form, self._exact):
             index.freeze()
-        if token_patterns:
-            from spacy.matcher import Matcher
-
-            self._matcher = Matcher(self.pipeline.nlp.vocab)
-            for i, pattern in token_patterns:
-                self._matcher.add(str(i), [pattern])
+        self._token_patterns = [_TokenPattern.build(i, pattern, self.pipeline) for i, pattern in token_patterns]
+        self._anchored_lemma: dict[int, list[_TokenPattern]] = {}
+        self._anchored_form: dict[int, list[_TokenPattern]] = {}
+        self._unanchored = [tp for tp in self._token_patterns if tp.anchor_keys is None]
+        for tp in self._token_patterns:
+            table = self._anchored_lemma if tp.space == "lemma" else self._anchored_form
+            for key in (tp.anchor_keys.tolist() if tp.anchor_keys is not None else ()):
+                table.setdefault(key, []).append(tp)
+        self._lemma_anchor_keys = np.array(sorted(self._anchored_lemma), dtype=np.int64)
+        self._form_anchor_keys = np.array(sorted(self._anchored_form), dtype=np.int64)
+        self._row_marks = np.zeros(0, dtype=np.int64)
         self._ancestors = {c: self.codebook.code_ancestors(c) for c in self.codebook.codes}
         self._code_order = {c: n for n, c in enumerate(self.codebook.codes)}
         self._case_order = {c: n for n, c in enumerate(self.codebook.cases)}
@@ -143,24 +208,86 @@ class CompiledCodebook:
         tok = seg.tokens
         lex = self.pipeline.lexicon
         starts, ends = tok.starts, tok.ends
-        for index, keys in ((self._lemma, tok.lemmas), (self._form, None), (self._exact, None)):
-            if not len(index.firsts):
-                continue
-            if keys is None:
-                keys = lex.array("form" if index is self._form else "exact")[tok.rows]
-            for spec_index, a, b in index.find(keys):
-                yield spec_index, int(starts[a]), int(ends[b - 1])
         offset = document.body_start
+        if len(starts):
+            marks = self._marks()[tok.rows]
+            if self.pipeline.trained:  # lemmas are per token, not per vocabulary entry
+                marks = (marks & ~(_LEMMA_FIRST | _LEMMA_ANCHOR)) \
+                    | np.isin(tok.lemmas, self._lemma.firsts) * _LEMMA_FIRST \
+                    | np.isin(tok.lemmas, self._lemma_anchor_keys) * _LEMMA_ANCHOR
+            for bit, index, keys in ((_LEMMA_FIRST, self._lemma, tok.lemmas), (_FORM_FIRST, self._form, "form"),
+                                     (_EXACT_FIRST, self._exact, "exact")):
+                positions = np.flatnonzero(marks & bit)
+                if len(positions):
+                    if isinstance(keys, str):
+                        keys = lex.array(keys)[tok.rows]
+                    for spec_index, a, b in index.find(keys.tolist(), positions.tolist()):
+                        yield spec_index, int(starts[a]), int(ends[b - 1])
+            if self._token_patterns:
+                yield from self._token_hits(seg, marks, offset)
         for rx, spec_index in self._regexes:
             for m in rx.finditer(seg.masked_body):
                 if m.end() > m.start():
                     yield spec_index, m.start() + offset, m.end() + offset
-        if self._matcher is not None and len(tok.doc):
-            self.pipeline.set_token_attrs(tok)
-            doc = tok.doc
-            strings = self.pipeline.nlp.vocab.strings
-            for match_id, a, b in self._matcher(doc):
-                yield int(strings[match_id]), doc[a].idx + offset, doc[b - 1].idx + len(doc[b - 1]) + offset
+
+    def _marks(self) -> np.ndarray:
+        """Per vocabulary entry: which pattern indexes can start, or anchor, at that word.
+
+        Extended only for the entries added since the last call, so the work is once per
+        word of the vocabulary, not once per token.
+        """
+        lex = self.pipeline.lexicon
+        n, have = len(lex.texts), len(self._row_marks)
+        if n > have:
+            lemma, form, exact = (lex.array(k)[have:n] for k in ("lemma", "form", "exact"))
+            new = (np.isin(lemma, self._lemma.firsts) * _LEMMA_FIRST
+                   | np.isin(form, self._form.firsts) * _FORM_FIRST
+                   | np.isin(exact, self._exact.firsts) * _EXACT_FIRST
+                   | np.isin(lemma, self._lemma_anchor_keys) * _LEMMA_ANCHOR
+                   | np.isin(form, self._form_anchor_keys) * _FORM_ANCHOR)
+            self._row_marks = np.concatenate([self._row_marks, new.astype(np.int64)])
+        return self._row_marks
+
+    def _token_hits(self, seg: Segmentation, marks: np.ndarray, offset: int) -> Iterator[tuple[int, int, int]]:
+        """Token patterns, run by spaCy's Matcher only on short windows around an anchor
+        token (a required word of the pattern), never over the whole document."""
+        tok = seg.tokens
+        nseg = len(seg.segments)
+        seg_starts = np.fromiter((s.start for s in seg.segments), np.int64, nseg)
+        seg_ends = np.fromiter((s.end for s in seg.segments), np.int64, nseg)
+        first_tok = np.searchsorted(tok.starts, seg_starts, "left")
+        end_tok = np.searchsorted(tok.starts, seg_ends, "left")
+        candidates: list[tuple[_TokenPattern, int]] = []
+        lemmas = tok.lemmas
+        forms = self.pipeline.lexicon.array("form")[tok.rows]
+        for p in np.flatnonzero(marks & (_LEMMA_ANCHOR | _FORM_ANCHOR)).tolist():
+            candidates.extend((tp, p) for tp in self._anchored_lemma.get(int(lemmas[p]), ()))
+            candidates.extend((tp, p) for tp in self._anchored_form.get(int(forms[p]), ()))
+        if self._unanchored:
+            for k in np.flatnonzero(first_tok < end_tok).tolist():
+                candidates.extend((tp, int(first_tok[k])) for tp in self._unanchored)
+        if not candidates:
+            return
+        self.pipeline.set_token_attrs(tok)
+        doc = tok.doc
+        tok_seg = np.searchsorted(seg_starts, tok.starts, "right") - 1
+        done: set[tuple[int, int, int]] = set()
+        found: set[tuple[int, int, int]] = set()
+        for tp, p in candidates:
+            k = int(tok_seg[p])
+            if k < 0:
+                continue
+            lo, hi = int(first_tok[k]), int(end_tok[k])
+            a = lo if tp.before is None else max(lo, p - tp.before)
+            b = hi if tp.after is None else min(hi, p + tp.after)
+            if a >= b or (tp.spec_index, a, b) in done:
+                continue
+            done.add((tp.spec_index, a, b))
+            da, db = int(tok.spacy_index[a]), int(tok.spacy_index[b - 1]) + 1
+            for _, ma, mb in tp.matcher(doc[da:db]):
+                first, last = doc[da + ma], doc[da + mb - 1]
+                found.add((tp.spec_index, first.idx + offset, last.idx + len(last) + offset))
+        yield from sorted(found)
 
     def _assemble(self, document: Document, seg: Segmentation, hits: list[tuple[int, int, int]]) -> list[CodedSegment]:
         segments = seg.segments

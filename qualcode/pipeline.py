@@ -77,6 +77,7 @@ class Lexicon:
         self._lemma: list[int] = []
         self._flags: list[int] = []
         self._exact: list[int] = []
+        self._length: list[int] = []
         self._form_hash: list[int] = []
         self._lemma_hash: list[int] = []
         self._arrays: dict[str, np.ndarray] = {}
@@ -127,6 +128,7 @@ class Lexicon:
         self._lemma.append(self.key(lemma))
         self._flags.append(self._flags_of(text))
         self._exact.append(self.key("\x00" + text))
+        self._length.append(len(text))
         self._form_hash.append(self._strings.add(form))
         self._lemma_hash.append(self._strings.add(lemma))
         return row
@@ -197,7 +199,7 @@ class Pipeline:
         lex = self.lexicon
         rows = lex.rows_for(orths)
         starts = arr[keep, 1]
-        lengths = np.fromiter((len(lex.texts[r]) for r in rows.tolist()), dtype=np.int64, count=len(rows))
+        lengths = lex.array("length")[rows] if len(rows) else np.zeros(0, np.int64)
         if self.trained and len(doc):
             lemmas = np.fromiter((lex.key(fold(doc[i].lemma_ or doc[i].text)) for i in keep.tolist()),
                                  dtype=np.int64, count=len(keep))

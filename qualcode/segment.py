@@ -45,8 +45,13 @@ def mask(text: str) -> str:
     return _MASK.sub(lambda m: " " * len(m.group()), text)
 
 
-def find_blocks(text: str, start: int = 0, *, markdown: bool = True) -> list[Block]:
-    """The layout blocks of ``text[start:]``; see the module docstring."""
+def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str | None = None) -> list[Block]:
+    """The layout blocks of ``text[start:]``; see the module docstring.
+
+    ``masked`` is ``mask(text[start:])`` when the caller has it already.
+    """
+    if masked is None:
+        masked = mask(text[start:])
     blocks: list[Block] = []
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
     para_kind = "paragraph"
@@ -84,7 +89,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True) -> list[Blo
             para.append((pos, line_end))
         pos = end + 1
     close()
-    return [b for b in (_trim(text, b) for b in blocks) if b is not None]
+    return [b for b in (_trim(masked, start, b) for b in blocks) if b is not None]
 
 
 def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdown: bool) -> list[Block]:
@@ -93,9 +98,15 @@ def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdo
         line = text[start:end]
         if not markdown and _heading_like(line):
             return [Block("heading", start, end, 1)]
-    if kind == "paragraph" and len(lines) > 1 and all(e - s <= 50 for s, e in lines):
-        return [Block("lines", s, e) for s, e in lines]  # an address, title block or verse: a line each
+    if kind == "paragraph" and len(lines) > 1 and all(e - s <= 50 for s, e in lines) \
+            and all(_starts_upper(text, s, e) for s, e in lines[1:]):
+        return [Block("lines", s, e) for s, e in lines]  # an address or title block: a line each
     return [Block(kind, start, end)]
+
+
+def _starts_upper(text: str, start: int, end: int) -> bool:
+    m = re.search(r"[^\W_]", text[start:end])
+    return bool(m) and (m.group().isupper() or m.group().isdigit())
 
 
 def _heading_like(line: str) -> bool:
@@ -105,13 +116,16 @@ def _heading_like(line: str) -> bool:
     return 0 < len(words) <= 12 and (s[0].isupper() or s[0].isdigit()) and s[-1] not in ".,;:!?"
 
 
-def _trim(text: str, b: Block) -> Block | None:
-    masked = mask(text[b.start:b.end])
-    first = re.search(r"\S", masked)
+_NON_SPACE = re.compile(r"\S")
+
+
+def _trim(masked: str, offset: int, b: Block) -> Block | None:
+    """The block without the markup and blanks at its edges (``masked`` starts at ``offset``)."""
+    first = _NON_SPACE.search(masked, b.start - offset, b.end - offset)
     if first is None:
         return None
-    last = len(masked.rstrip())
-    return Block(b.kind, b.start + first.start(), b.start + last, b.level)
+    last = len(masked[first.start():b.end - offset].rstrip()) + first.start()
+    return Block(b.kind, first.start() + offset, last + offset, b.level)
 
 
 @dataclass(slots=True)
@@ -128,8 +142,8 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
     """Split a document into segments (and keep its tokens for coding)."""
     text = doc.text
     markdown = not doc.id.lower().endswith(".txt")
-    blocks = find_blocks(text, doc.body_start, markdown=markdown)
     masked_body = mask(text[doc.body_start:])
+    blocks = find_blocks(text, doc.body_start, markdown=markdown, masked=masked_body)
     tokens = pipeline.tokenize(masked_body)
     if doc.body_start:
         tokens.starts += doc.body_start

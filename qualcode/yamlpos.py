@@ -36,6 +36,10 @@ def load_located(text: str, filename: str) -> tuple[Located | None, list[Problem
         what = err.problem or str(err)
         if err.context:
             what = f"{what} ({err.context})"
+        if "block" in what or "mapping values are not allowed" in what:
+            what += ": check the indentation of this line and the one before"
+        elif "found character '\\t'" in what:
+            what += ": YAML indents with spaces, not tabs"
         return None, [Problem(filename, f"invalid YAML: {what}", line, col)]
     except yaml.YAMLError as err:
         return None, [Problem(filename, f"invalid YAML: {err}", 1, 1)]

@@ -1,0 +1,122 @@
+"""Segmentation: the faults of spaCy's default sentencizer on the paper must not survive."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_doc
+
+from qualcode.segment import segment_document
+
+
+def _texts(doc, pipeline):
+    return [doc.text[s.start:s.end] for s in segment_document(doc, pipeline).segments]
+
+
+def _find(segments_text, needle):
+    return [t for t in segments_text if needle in t]
+
+
+@pytest.fixture(scope="module")
+def paper_texts(paper_segments):
+    doc, segments = paper_segments
+    return [doc.text[s.start:s.end] for s in segments]
+
+
+def test_segment_offsets_reproduce_text(paper_segments):
+    doc, segments = paper_segments
+    for s in segments:
+        text = doc.text[s.start:s.end]
+        assert text == text.strip() and text
+        assert "\n\n" not in text  # no segment crosses a blank line
+        assert doc.text.count("\n", 0, s.start) + 1 == s.line
+
+
+@pytest.mark.parametrize("expected", [
+    "Clustering: Joint Learning Experience", "Clemente Ruiz Durán", "Emergence of horizontal cooperation",
+    "What moves small business to get together and develop clusters?",
+])
+def test_segment_title_block_not_merged(paper_texts, expected):
+    assert expected in paper_texts
+
+
+@pytest.mark.parametrize("needle", ["legal, etc.), as well as"])
+def test_segment_no_split_after_etc_paren(paper_texts, needle):
+    hits = _find(paper_texts, needle)
+    assert len(hits) == 1 and hits[0].endswith("the advantages of specialization among members.")
+
+
+@pytest.mark.parametrize("before, after", [("“empresas integradoras” (eis)¹", "Response was limited")])
+def test_segment_split_after_footnote_mark(paper_texts, before, after):
+    first = _find(paper_texts, before)[0]
+    assert first.endswith(before)
+    assert any(t.startswith(after) for t in paper_texts)
+
+
+@pytest.mark.parametrize("end, start", [("suppliers in the U.S.", "In some maquilas")])
+def test_segment_split_after_dotted_abbreviation(paper_texts, end, start):
+    assert any(t.endswith(end) for t in paper_texts)
+    assert any(t.startswith(start) for t in paper_texts)
+
+
+@pytest.mark.parametrize("row", ["Services | 30 | 297 | 952", "Furniture | 9 | 95 | 54", "Total | 229 | 8333 | 19087"])
+def test_segment_table_rows_are_segments(paper_segments, row):
+    doc, segments = paper_segments
+    rows = [doc.text[s.start:s.end] for s in segments if s.kind == "table_row"]
+    assert row in rows
+    assert len(rows) == 26  # header + 24 sectors + total
+
+
+@pytest.mark.parametrize("citation", [
+    "Humphrey J. Industrial reorganization in developing countries: from models to trajectories. "
+    "World Development Vol. 23. No. 1. 1995.",
+    "Morgan K. “Learning by interacting: inter firm networks and enterprise support” in **Networks of "
+    "Enterprise and Local Development** OECD 1996 Pag. 53-65",
+])
+def test_segment_citation_stays_whole(paper_texts, citation):
+    assert any(t.endswith(citation) for t in paper_texts)
+    assert "World Development Vol." not in paper_texts and "23." not in paper_texts
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("First one. Second one.\n", ["First one.", "Second one."]),
+    ("- An item. Its second sentence.\n- Another item\n", ["An item.", "Its second sentence.", "Another item"]),
+    ("# Heading\nA paragraph line\ncontinued here.\n\nNext para.", ["Heading", "A paragraph line\ncontinued here.", "Next para."]),
+    ("Ends without stop\n\nNew paragraph", ["Ends without stop", "New paragraph"]),
+    ("He met Dr. Smith at 4 a.m. on Monday. Then he left.", ["He met Dr. Smith at 4 a.m. on Monday.", "Then he left."]),
+    ("Costs fell (see Vol. 2, p. 3). Sales rose.", ["Costs fell (see Vol. 2, p. 3).", "Sales rose."]),
+    ("“Is it good?” he asked. “Yes.” She left.", ["“Is it good?” he asked.", "“Yes.”", "She left."]),
+    ("| a | b |\n|---|---|\n| 1 | 2 |\n", ["a | b", "1 | 2"]),
+    ("¹ A footnote. With two sentences.\n² Smith J. A Title. Journal Vol. 3. 1999.",
+     ["¹ A footnote.", "With two sentences.", "² Smith J. A Title. Journal Vol. 3. 1999."]),
+    ("Line one\r\nline two.\r\n\r\nNext.\r\n", ["Line one\r\nline two.", "Next."]),
+])
+def test_segment_rules(pipeline, text, expected):
+    assert _texts(make_doc(text), pipeline) == expected
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("# Title\n\nSome text. More.\n\n- item\n\n| x | y |\n\n¹ Note.", ["heading", "sentence", "sentence", "list_item",
+                                                                 "table_row", "footnote"]),
+])
+def test_segment_kinds(pipeline, text, kinds):
+    assert [s.kind for s in segment_document(make_doc(text), pipeline).segments] == kinds
+
+
+@pytest.mark.parametrize("text", ["---\ntitle: T\ncases: [puebla]\n---\n# Head\n\nBody sentence here. Another one.\n"])
+def test_segment_offsets_count_front_matter(pipeline, text):
+    doc = make_doc(text)
+    segs = segment_document(doc, pipeline).segments
+    assert [doc.text[s.start:s.end] for s in segs] == ["Head", "Body sentence here.", "Another one."]
+    assert segs[0].start == text.index("Head") and segs[0].line == 5
+    assert [s.section for s in segs] == ["Head"] * 3
+
+
+@pytest.mark.parametrize("text, items", [("- One. Two.\n- Three.\n\nFour.", [1, 1, 2, None])])
+def test_segment_list_item_sentences_know_their_item(pipeline, text, items):
+    assert [s.item for s in segment_document(make_doc(text), pipeline).segments] == items
+
+
+@pytest.mark.parametrize("text, expected", [("Clustering\n\nJoint learning in firms.\n", ["heading", "sentence"])])
+def test_segment_plain_text_heading_like_lines(pipeline, text, expected):
+    segs = segment_document(make_doc(text, "notes.txt"), pipeline).segments
+    assert [s.kind for s in segs] == expected
