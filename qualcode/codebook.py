@@ -16,9 +16,9 @@ from .model import Case, Code, Codebook
 from .pipeline import fold
 from .yamlpos import Located, dotted, load_located
 
-PatternKind = Literal["term", "tokens", "regex", "name", "exact"]
+PatternKind = Literal["term", "tokens", "regex", "name", "exact", "ignore"]
 
-TOP_KEYS = ("version", "title", "description", "codes", "cases")
+TOP_KEYS = ("version", "title", "description", "ignore", "codes", "cases")
 CODE_KEYS = ("id", "label", "color", "parent", "definition", "when_to_use", "when_not_to_use", "examples",
              "patterns", "exclude")
 PATTERN_KEYS = ("terms", "tokens", "regex")
@@ -126,6 +126,9 @@ class _Checker:
         self.unknown_keys(root, (), TOP_KEYS)
         if root.get("version", 1) != 1:
             self.problem(("version",), f"unsupported version {root.get('version')!r}: this qualcode reads version 1")
+        for value, p in self.strings(root.get("ignore"), ("ignore",), "ignore patterns"):
+            if self.regex(value, p):
+                self.add("", "ignore", value, p, False)
         codes = self.items(root, "codes", CODE_KEYS, self.code)
         cases = self.items(root, "cases", CASE_KEYS, self.case)
         if not codes:

@@ -140,7 +140,10 @@ class CompiledCodebook:
         self._regexes: list[tuple[re.Pattern[str], int]] = []
         problems: list[Problem] = []
         token_patterns: list[tuple[int, list[dict[str, Any]]]] = []
+        self._ignore = [re.compile(spec.value, re.IGNORECASE) for spec in self.specs if spec.kind == "ignore"]
         for i, spec in enumerate(self.specs):
+            if spec.kind == "ignore":
+                continue
             if spec.kind == "regex":
                 self._regexes.append((re.compile(spec.value, re.IGNORECASE), i))
             elif spec.kind == "tokens":
@@ -201,7 +204,28 @@ class CompiledCodebook:
         if not seg.segments:
             return []
         hits = list(self._hits(document, seg))
+        if self._ignore:
+            hits = self._unignored(document, seg, hits)
         return self._assemble(document, seg, hits)
+
+    def _unignored(self, document: Document, seg: Segmentation, hits: list[tuple[int, int, int]]):
+        """Drop matches that overlap a span of the codebook's ``ignore`` patterns."""
+        offset = document.body_start
+        spans = sorted((m.start() + offset, m.end() + offset) for rx in self._ignore
+                       for m in rx.finditer(seg.masked_body) if m.end() > m.start())
+        if not spans:
+            return hits
+        import bisect
+
+        starts = [a for a, _ in spans]
+        kept = []
+        for hit in hits:
+            _, start, end = hit
+            k = bisect.bisect_left(starts, end) - 1  # last ignored span starting before the hit ends
+            if k >= 0 and any(spans[j][1] > start for j in range(max(0, k - 8), k + 1)):
+                continue
+            kept.append(hit)
+        return kept
 
     def _hits(self, document: Document, seg: Segmentation) -> Iterator[tuple[int, int, int]]:
         """(spec index, start, end) character spans of every pattern match."""

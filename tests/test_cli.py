@@ -1,0 +1,129 @@
+"""The command line: thin commands, documented exit codes, clean errors, no half-written files."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+from qualcode.cli import build_parser, main
+
+COMMANDS = ["code", "check", "graph", "matrix", "run"]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env, timeout=300)
+
+
+@pytest.fixture()
+def project(tmp_path):
+    """A small project: a two-document corpus and a codebook."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.md").write_text("---\ncases: [puebla]\n---\n# Notes\n\nThey took a loan. Design matters.\n")
+    (tmp_path / "corpus" / "b.txt").write_text("Firms in Puebla got credit.\n")
+    (tmp_path / "codebook.yaml").write_text(
+        "codes:\n  - id: finance\n    label: Finance\n    patterns:\n      terms: [loan, credit]\n"
+        "  - id: design\n    label: Design\n    patterns:\n      terms: [design]\n"
+        "cases:\n  - id: puebla\n    name: Puebla\n    kind: state\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_cli_every_command_has_help(command):
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    assert sub.description and len(sub.description) > 30
+    for action in sub._actions:
+        if action.dest not in ("help",):
+            assert action.help, f"{command} {action.option_strings} has no help"
+
+
+def test_cli_help_does_not_import_spacy():
+    code = "import sys; from qualcode.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\n" \
+           "assert 'spacy' not in sys.modules and 'networkx' not in sys.modules, 'heavy import at start-up'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True)
+
+
+def test_cli_code_jsonl_and_csv(project):
+    out = run_cli("code", "-o", "coding.jsonl", cwd=project)
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in (project / "coding.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in records] == ["Notes", "They took a loan.", "Design matters.", "Firms in Puebla got credit."]
+    assert records[1]["codes"] == ["finance"] and records[1]["context_cases"] == ["puebla"]
+    assert records[3]["cases"] == ["puebla"] and records[3]["matches"][0]["text"] == "credit"
+    assert set(records[0]) >= {"doc", "id", "start", "end", "line", "section", "kind", "text", "codes", "cases",
+                               "context_cases", "matches"}
+    assert run_cli("code", "--format", "csv", "-o", "coding.csv", cwd=project).returncode == 0
+    rows = list(csv.DictReader(io.StringIO((project / "coding.csv").read_text())))
+    assert [r["codes"] for r in rows] == ["", "finance", "design", "finance"]
+
+
+def test_cli_code_to_stdout(project):
+    out = run_cli("code", "-q", cwd=project)
+    assert out.returncode == 0 and len(out.stdout.splitlines()) == 4 and out.stderr == ""
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda p: (p / "corpus" / "bad.txt").write_bytes(b"caf\xe9"), "bad.txt:1:4: not UTF-8: byte 0xe9 at byte offset 3"),
+    (lambda p: (p / "corpus" / "img.md").write_bytes(b"\x89PNG\x00"), "img.md: binary file"),
+    (lambda p: (p / "corpus" / "fm.md").write_text("---\ntitle: [x\n---\nT."), "fm.md:2:"),
+    (lambda p: (p / "codebook.yaml").write_text("codes: [\n"), "codebook.yaml:2:1: invalid YAML"),
+    (lambda p: (p / "codebook.yaml").write_text("codes:\n  - id: x\n    label: X\n    patterns: {regex: ['(']}\n"),
+     "codebook.yaml:4:24: codes.x.patterns.regex[0]: invalid regular expression"),
+    (lambda p: [f.unlink() for f in (p / "corpus").iterdir()], "the corpus is empty"),
+    (lambda p: (p / "codebook.yaml").unlink(), "codebook not found"),
+])
+def test_cli_bad_input_exit_2_and_no_output(project, setup, message):
+    (project / "coding.jsonl").write_text("previous run\n")
+    setup(project)
+    out = run_cli("code", "-o", "coding.jsonl", cwd=project)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert (project / "coding.jsonl").read_text() == "previous run\n"  # untouched
+    assert [p.name for p in project.iterdir() if p.name.startswith(".coding")] == []
+
+
+def test_cli_empty_file_is_a_warning(project):
+    (project / "corpus" / "empty.md").write_text("")
+    out = run_cli("code", "-o", "c.jsonl", cwd=project)
+    assert out.returncode == 0 and "empty.md: empty file, skipped" in out.stderr
+
+
+def test_cli_check_reports_all_problems(project):
+    (project / "codebook.yaml").write_text(
+        "codes:\n  - id: x\n    labl: X\n    parent: y\n    patterns: {terms: ['']}\n"
+        "cases:\n  - id: a\n    name: A\n    kind: city\n  - id: b\n    name: B\n    kind: city\n    aliases: [a]\n")
+    (project / "corpus" / "c.md").write_text("---\ncases: [atlantis]\n---\nText.\n")
+    out = run_cli("check", cwd=project)
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 5, out.stderr
+    for expected in ("codebook.yaml:3:5: codes.x.labl: unknown key 'labl'", "codes.x.parent: unknown parent 'y'",
+                     "codes.x.patterns.terms[0]: empty term", "'a' is claimed by two cases",
+                     "codes.x: missing 'label'"):
+        assert any(expected in line for line in lines), (expected, lines)
+
+
+def test_cli_check_ok(project):
+    out = run_cli("check", cwd=project)
+    assert out.returncode == 0 and out.stdout.startswith("ok: 2 codes, 1 cases")
+
+
+def test_cli_internal_error_exit_1(monkeypatch, capsys):
+    import qualcode.cli as cli
+
+    def boom(args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "cmd_check", boom)
+    assert main(["check"]) == 1
+    assert "internal error: RuntimeError: boom" in capsys.readouterr().err
