@@ -127,3 +127,20 @@ def test_cli_internal_error_exit_1(monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_check", boom)
     assert main(["check"]) == 1
     assert "internal error: RuntimeError: boom" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_cli_every_command_is_documented_in_readme(command):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"qualcode {command}" in readme
+
+
+@pytest.mark.parametrize("key", ["terms", "tokens", "regex", "exclude", "aliases", "exact_aliases", "ignore", "parent"])
+def test_cli_codebook_keys_documented_in_readme(key):
+    assert f"{key}:" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_cli_missing_corpus_exit_2(project):
+    out = run_cli("code", "--corpus", "nowhere", "-o", "c.jsonl", cwd=project)
+    assert out.returncode == 2 and "nowhere: corpus not found" in out.stderr
+    assert not (project / "c.jsonl").exists()
