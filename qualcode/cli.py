@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-weight", type=float, default=0.0, help="drop edges with a smaller weight (default: 0)")
     p.add_argument("--min-count", type=int, default=0, help="drop edges with a smaller count (default: 0)")
     p.add_argument("--kinds", default=None, help="node kinds to keep, comma-separated: theme,case,document")
-    p.add_argument("--docs", default=None, help="only these documents: a document kind (interview, paper) or an id prefix")
+    p.add_argument("--docs", default=None,
+                   help="only these documents, comma-separated: document kinds (interview, paper) or id prefixes")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="output file; repeat for several formats")
 
@@ -150,8 +151,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     segments, codebook, documents = _coded(args)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
+    docs = [d.strip() for d in args.docs.split(",") if d.strip()] if args.docs else None
     graph = build_graph(segments, codebook, documents, unit=args.unit, roll_up=args.roll_up,
-                        min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=args.docs)
+                        min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=docs)
     for path in args.output:
         write_graph(graph, path)
     if not args.quiet:
@@ -161,7 +163,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from .export.tables import write_matrix
+    from .export import write_matrix
 
     segments, codebook, documents = _coded(args)
     write_matrix(args.kind, segments, codebook, documents, args.output, unit=args.unit, roll_up=args.roll_up)

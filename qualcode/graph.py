@@ -18,6 +18,7 @@ import math
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Collection, Iterable, Literal, Mapping, NamedTuple, get_args
 
 import networkx as nx
@@ -116,16 +117,22 @@ class Tally:
 
     def pairs(self, *, min_count: int = 0) -> list[Pair]:
         """Every pair of themes co-occurring in at least ``min_count`` units, with its measures."""
+        return [p for p in self._all_pairs if p.count >= min_count]
+
+    @cached_property
+    def _all_pairs(self) -> list[Pair]:
+        """All pairs, measured once: the graph and the matrices share them."""
         i, j = np.triu_indices(len(self.themes), 1)
         n12 = self.cooccurrence[i, j]
-        keep = n12 >= min_count
-        i, j, n12 = i[keep], j[keep], n12[keep]
         diag = np.diag(self.cooccurrence)
         n1, n2, n = diag[i], diag[j], self.n_units
+        # the exact p-value is the costly measure: ask scipy once per distinct (n12, n1, n2)
+        triples, back = np.unique(np.stack([n12, n1, n2]), axis=1, return_inverse=True)
+        p = measures.p_value(triples[0], triples[1], triples[2], n)[back.ravel()] if len(n12) else n12 * 0.0
         columns = (
             n12.tolist(), n1.tolist(), n2.tolist(),
             measures.c_coefficient(n12, n1, n2).tolist(), measures.lift(n12, n1, n2, n).tolist(),
-            measures.p_value(n12, n1, n2, n).tolist(), measures.unequal(n1, n2).tolist(),
+            p.tolist(), measures.unequal(n1, n2).tolist(),
         )
         ancestors = {t: set(self.codebook.code_ancestors(t)) for t in self.themes}
         out = []
@@ -159,58 +166,93 @@ def tally(
     rolled = roll_up_map(codebook, roll_up) if roll_up is not None else None
     key_of = _UNIT_KEYS[unit]
     units: dict[Any, int] = {}
-    code_ix: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    theme_segments: Counter = Counter()
-    theme_doc: Counter = Counter()
-    named: Counter = Counter()
-    context: Counter = Counter()
-    case_named: Counter = Counter()
-    case_context: Counter = Counter()
-    doc_segments: Counter = Counter()
-    for cs in segments:
+    codes_ix: dict[str, int] = {}
+    docs_ix: dict[str, int] = {}
+    cases_ix: dict[str, int] = {}
+    seg_unit: list[int] = []
+    seg_doc: list[int] = []
+    coded = _Incidence()  # segment -> code
+    named = _Incidence()  # segment -> case it names (rolled up)
+    around = _Incidence()  # segment -> case of its context that it does not name
+    for i, cs in enumerate(segments):
         s = cs.segment
-        u = units.setdefault(key_of(s), len(units))
-        doc_segments[s.doc] += 1
-        codes = cs.codes
-        if codes:
-            rows.extend([u] * len(codes))
-            cols.extend([code_ix.setdefault(c, len(code_ix)) for c in codes])
-            theme_segments.update(codes)
-            theme_doc.update([(c, s.doc) for c in codes])
+        seg_unit.append(units.setdefault(key_of(s), len(units)))
+        seg_doc.append(docs_ix.setdefault(s.doc, len(docs_ix)))
+        if cs.codes:
+            coded.add(i, [codes_ix.setdefault(c, len(codes_ix)) for c in cs.codes])
         if cs.cases or cs.context_cases:
             here = {rolled.get(c, c) for c in cs.cases} if rolled else set(cs.cases)
-            around = ({rolled.get(c, c) for c in cs.context_cases} if rolled else set(cs.context_cases)) - here
-            case_named.update(here)
-            case_context.update(around)
-            if codes:
-                named.update([(c, k) for c in codes for k in here])
-                context.update([(c, k) for c in codes for k in around])
-    themes = tuple(sorted(code_ix))
-    cooc = _cooccurrence(rows, cols, len(units), [code_ix[t] for t in themes])
+            there = ({rolled.get(c, c) for c in cs.context_cases} if rolled else set(cs.context_cases)) - here
+            if here:
+                named.add(i, [cases_ix.setdefault(c, len(cases_ix)) for c in here])
+            if there:
+                around.add(i, [cases_ix.setdefault(c, len(cases_ix)) for c in there])
+    n_seg = len(seg_unit)
+    code_names, doc_names, case_names = list(codes_ix), list(docs_ix), list(cases_ix)
+    S = coded.matrix(n_seg, len(code_names))
+    N = named.matrix(n_seg, len(case_names))
+    X = around.matrix(n_seg, len(case_names))
+    by_unit = _binary(_onehot(seg_unit, len(units)).T @ S)  # unit x code, 0/1
+    themes = tuple(sorted(code_names))
+    order = [codes_ix[t] for t in themes]
+    cooc = (by_unit.T @ by_unit).toarray()[np.ix_(order, order)] if themes else np.zeros((0, 0), np.int64)
+    theme_doc = _pairs_of(S.T @ _onehot(seg_doc, len(doc_names)), code_names, doc_names)
     if not themes:
         warnings.warn("no coded segments: the graph and the matrices are empty", stacklevel=2)
     elif len(themes) == 1:
         warnings.warn(f"only one theme ({themes[0]!r}) is coded: there is no co-occurrence to show", stacklevel=2)
     return Tally(
         codebook=codebook, documents=documents, unit=unit, roll_up=roll_up, n_units=len(units),
-        themes=themes, cooccurrence=cooc, theme_segments=dict(theme_segments),
-        theme_documents=dict(Counter(c for c, _ in theme_doc)), theme_doc=dict(theme_doc),
-        theme_case_named=dict(named), theme_case_context=dict(context),
-        case_named=dict(case_named), case_context=dict(case_context), doc_segments=dict(doc_segments),
+        themes=themes, cooccurrence=cooc,
+        theme_segments=dict(zip(code_names, np.asarray(S.sum(axis=0)).ravel().tolist())),
+        theme_documents=dict(Counter(c for c, _ in theme_doc)), theme_doc=theme_doc,
+        theme_case_named=_pairs_of(S.T @ N, code_names, case_names),
+        theme_case_context=_pairs_of(S.T @ X, code_names, case_names),
+        case_named=_nonzero(dict(zip(case_names, np.asarray(N.sum(axis=0)).ravel().tolist()))),
+        case_context=_nonzero(dict(zip(case_names, np.asarray(X.sum(axis=0)).ravel().tolist()))),
+        doc_segments=dict(zip(doc_names, np.bincount(np.asarray(seg_doc, dtype=np.int64),
+                                                     minlength=len(doc_names)).tolist())),
     )
 
 
-def _cooccurrence(rows: list[int], cols: list[int], n_units: int, order: list[int]) -> np.ndarray:
-    """Units holding both codes, for every pair (``X.T @ X`` of the 0/1 unit x code matrix)."""
-    if not order:
-        return np.zeros((0, 0), dtype=np.int64)
-    x = sparse.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, cols)), shape=(n_units, len(order)))
-    x.sum_duplicates()
-    x.data[:] = 1  # a code twice in one unit counts once
-    full = (x.T @ x).toarray()
-    return full[np.ix_(order, order)]
+class _Incidence:
+    """Rows and columns of a sparse 0/1 matrix, collected one row at a time."""
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.cols: list[int] = []
+
+    def add(self, row: int, cols: list[int]) -> None:
+        self.rows.extend([row] * len(cols))
+        self.cols.extend(cols)
+
+    def matrix(self, n_rows: int, n_cols: int) -> sparse.csr_matrix:
+        data = np.ones(len(self.rows), dtype=np.int64)
+        return _binary(sparse.csr_matrix((data, (self.rows, self.cols)), shape=(n_rows, n_cols)))
+
+
+def _onehot(cols: list[int], n_cols: int) -> sparse.csr_matrix:
+    """Row i has a single 1, in column ``cols[i]`` (segment -> its unit or document)."""
+    n = len(cols)
+    return sparse.csr_matrix((np.ones(n, dtype=np.int64), (np.arange(n), cols)), shape=(n, n_cols))
+
+
+def _binary(m: sparse.spmatrix) -> sparse.csr_matrix:
+    """``m`` with every stored value set to 1 (a code twice in a unit counts once)."""
+    m = sparse.csr_matrix(m)
+    m.sum_duplicates()
+    m.data[:] = 1
+    return m
+
+
+def _pairs_of(m: sparse.spmatrix, row_names: list[str], col_names: list[str]) -> dict[tuple[str, str], int]:
+    m = sparse.coo_matrix(m)
+    return {(row_names[r], col_names[c]): v
+            for r, c, v in zip(m.row.tolist(), m.col.tolist(), m.data.tolist()) if v}
+
+
+def _nonzero(counts: dict[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if v}
 
 
 def build_graph(
@@ -250,53 +292,21 @@ def graph_from_tally(
     theme-document the share of the theme's segments in that document.
 
     Edges below ``min_count`` or ``min_weight`` are left out (their nodes stay);
-    ``kinds`` keeps only nodes of those kinds and the edges between them.
+    ``kinds`` keeps only nodes of those kinds and the edges between them (cases and
+    documents are the ones holding theme evidence either way).
     """
     kinds = _check_kinds(kinds)
-    cb = t.codebook
     nodes: dict[str, dict[str, Any]] = {}
+    for kind, make in (("theme", _theme_nodes), ("case", _case_nodes), ("document", _doc_nodes)):
+        if kind in kinds:
+            nodes.update(make(t))
     edges: list[tuple[str, str, dict[str, Any]]] = []
     if "theme" in kinds:
-        units = t.theme_units
-        for th in t.themes:
-            code = cb.codes.get(th)
-            nodes[theme_node(th)] = {
-                "label": code.label if code else th, "kind": "theme",
-                "segments": t.theme_segments[th], "documents": t.theme_documents[th], "units": units[th],
-                "definition": code.definition if code else "", "parent": (code.parent or "") if code else "",
-                "color": code.color if code else UNKNOWN_THEME_COLOR,
-            }
-        for p in t.pairs(min_count=max(1, min_count)):
-            edges.append((theme_node(p.theme_a), theme_node(p.theme_b), {
-                "relation": "cooccurrence", "weight": p.c_coefficient, "count": p.count,
-                "c_coefficient": p.c_coefficient, "lift": p.lift, "p_value": p.p_value,
-                "unequal": p.unequal, "nested": p.nested,
-            }))
-    if {"theme", "case"} <= kinds:
-        for c in t.cases:
-            case = cb.cases.get(c)
-            nodes[case_node(c)] = {
-                "label": case.name if case else c, "kind": "case", "case_kind": case.kind if case else "",
-                "parent": (case.parent or "") if case else "", "segments": t.case_named.get(c, 0),
-                "context_segments": t.case_context.get(c, 0), "color": CASE_COLOR,
-            }
-        for th, c in sorted(t.theme_case_named.keys() | t.theme_case_context.keys()):
-            n, x = t.theme_case_named.get((th, c), 0), t.theme_case_context.get((th, c), 0)
-            edges.append((theme_node(th), case_node(c), {
-                "relation": "theme-case", "weight": (n + x) / t.theme_segments[th], "count": n + x,
-                "named": n, "context": x,
-            }))
-    if {"theme", "document"} <= kinds:
-        for d in t.docs:
-            doc = t.documents.get(d)
-            nodes[doc_node(d)] = {
-                "label": doc.title if doc else d, "kind": "document", "doc_kind": doc.kind if doc else "",
-                "segments": t.doc_segments[d], "color": DOCUMENT_COLOR,
-            }
-        for (th, d), n in sorted(t.theme_doc.items()):
-            edges.append((theme_node(th), doc_node(d), {
-                "relation": "theme-document", "weight": n / t.theme_segments[th], "count": n,
-            }))
+        edges += _cooccurrence_edges(t, max(1, min_count))
+    if "case" in kinds and "theme" in kinds:
+        edges += _case_edges(t)
+    if "document" in kinds and "theme" in kinds:
+        edges += _doc_edges(t)
     G = nx.Graph(unit=t.unit, roll_up=t.roll_up or "", n_units=t.n_units,
                  description=f"qualcode theme network: co-occurrence per {t.unit} over {t.n_units} units")
     G.add_nodes_from(sorted(nodes.items()))
@@ -304,6 +314,67 @@ def graph_from_tally(
             if a["count"] >= min_count and a["weight"] >= min_weight]
     G.add_edges_from(sorted(kept, key=lambda e: (e[0], e[1])))
     return G
+
+
+def _theme_nodes(t: Tally) -> dict[str, dict[str, Any]]:
+    units, out = t.theme_units, {}
+    for th in t.themes:
+        code = t.codebook.codes.get(th)
+        out[theme_node(th)] = {
+            "label": code.label if code else th, "kind": "theme",
+            "segments": t.theme_segments[th], "documents": t.theme_documents[th], "units": units[th],
+            "definition": code.definition if code else "", "parent": (code.parent or "") if code else "",
+            "color": code.color.lower() if code else UNKNOWN_THEME_COLOR,
+        }
+    return out
+
+
+def _case_nodes(t: Tally) -> dict[str, dict[str, Any]]:
+    out = {}
+    for c in t.cases:
+        case = t.codebook.cases.get(c)
+        out[case_node(c)] = {
+            "label": case.name if case else c, "kind": "case", "case_kind": case.kind if case else "",
+            "parent": (case.parent or "") if case else "", "segments": t.case_named.get(c, 0),
+            "context_segments": t.case_context.get(c, 0), "color": CASE_COLOR,
+        }
+    return out
+
+
+def _doc_nodes(t: Tally) -> dict[str, dict[str, Any]]:
+    out = {}
+    for d in t.docs:
+        doc = t.documents.get(d)
+        out[doc_node(d)] = {
+            "label": doc.title if doc else d, "kind": "document", "doc_kind": doc.kind if doc else "",
+            "segments": t.doc_segments[d], "color": DOCUMENT_COLOR,
+        }
+    return out
+
+
+def _cooccurrence_edges(t: Tally, min_count: int) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(theme_node(p.theme_a), theme_node(p.theme_b), {
+        "relation": "cooccurrence", "weight": p.c_coefficient, "count": p.count,
+        "c_coefficient": p.c_coefficient, "lift": p.lift, "p_value": p.p_value,
+        "unequal": p.unequal, "nested": p.nested,
+    }) for p in t.pairs(min_count=min_count)]
+
+
+def _case_edges(t: Tally) -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for th, c in sorted(t.theme_case_named.keys() | t.theme_case_context.keys()):
+        n, x = t.theme_case_named.get((th, c), 0), t.theme_case_context.get((th, c), 0)
+        out.append((theme_node(th), case_node(c), {
+            "relation": "theme-case", "weight": (n + x) / t.theme_segments[th], "count": n + x,
+            "named": n, "context": x,
+        }))
+    return out
+
+
+def _doc_edges(t: Tally) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(theme_node(th), doc_node(d), {
+        "relation": "theme-document", "weight": n / t.theme_segments[th], "count": n,
+    }) for (th, d), n in sorted(t.theme_doc.items())]
 
 
 def documents_by_id(documents: Documents) -> dict[str, Document]:
@@ -356,7 +427,8 @@ def layout(G: nx.Graph, *, seed: int = LAYOUT_SEED, scale: float = 1000.0) -> di
     """Seeded spring layout, rounded to 0.01, so the same graph always gets the same positions."""
     H = nx.Graph()
     H.add_nodes_from(sorted(G, key=str))
-    H.add_weighted_edges_from(sorted((*sorted((u, v), key=str), float(w)) for u, v, w in G.edges(data="weight", default=1.0)))
+    edges = ((*sorted((u, v), key=str), float(w)) for u, v, w in G.edges(data="weight", default=1.0))
+    H.add_weighted_edges_from(sorted(edges, key=lambda e: (str(e[0]), str(e[1]))))
     pos = nx.spring_layout(H, seed=seed, weight="weight", scale=scale)
     return {n: (round(float(x), 2) + 0.0, round(float(y), 2) + 0.0) for n, (x, y) in pos.items()}
 

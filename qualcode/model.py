@@ -98,6 +98,7 @@ class CodedSegment:
             "end": s.end,
             "line": s.line,
             "section": s.section,
+            "section_start": s.section_start,
             "paragraph": s.paragraph,
             "item": s.item,
             "kind": s.kind,

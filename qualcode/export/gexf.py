@@ -8,7 +8,7 @@ XSD and that graphology-gexf (Gephi Lite, sigma.js) reads without loss:
 
 - ``defaultedgetype="undirected"``, numeric edge ``weight``, edge ids ``0..n-1``;
 - typed attributes: ints ``long``, floats ``double``, bools ``boolean``, others ``string``;
-- node ``label`` goes to the XML label, ``color`` (``#rrggbb``) to ``viz:color``
+- ``label`` goes to the XML label (nodes and edges), ``color`` (``#rrggbb``) to ``viz:color``
   (r, g, b, no alpha), ``size`` (or else ``segments``, scaled per node kind) to
   ``viz:size``, ``x``/``y`` (or else a seeded spring layout) to ``viz:position``, so
   the file opens coloured, sized and laid out; those names are never attributes;
@@ -68,6 +68,7 @@ def gexf_text(G: nx.Graph, *, seed: int = LAYOUT_SEED) -> str:
     edges = ET.SubElement(graph, "edges", {"count": str(H.number_of_edges())})
     for i, (u, v, a) in enumerate(H.edges(data=True)):
         el = ET.SubElement(edges, "edge", {"id": str(i), "source": _xml(str(u)), "target": _xml(str(v)),
+                                           **({"label": _xml(str(a["label"]))} if "label" in a else {}),
                                            "weight": repr(float(a.get("weight", 1.0)))})
         _attvalues(el, a, edge_types)
     ET.indent(root, space="  ")
@@ -140,7 +141,7 @@ def _format(v: Any, gexf_type: str) -> str:
         return "true" if v else "false"
     if gexf_type == "double":
         return repr(float(v))
-    return _xml(str(v))
+    return str(v) if gexf_type == "long" else _xml(str(v))
 
 
 def _sizes(H: nx.Graph) -> dict[Any, float]:

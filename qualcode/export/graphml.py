@@ -28,7 +28,10 @@ def write_graphml(G: nx.Graph, path_or_file: PathOrFile) -> None:
 
 
 def read_graphml(path_or_file: PathOrFile) -> nx.Graph:
-    """Read a GraphML file with networkx (node ids as strings)."""
-    if isinstance(path_or_file, (str, os.PathLike)):
-        return nx.read_graphml(os.fspath(path_or_file))
-    return nx.read_graphml(path_or_file)
+    """Read a GraphML file with networkx (node ids as strings, no empty default dicts)."""
+    source = os.fspath(path_or_file) if isinstance(path_or_file, (str, os.PathLike)) else path_or_file
+    G = nx.read_graphml(source)
+    for key in ("node_default", "edge_default"):
+        if not G.graph.get(key, True):
+            del G.graph[key]
+    return G
