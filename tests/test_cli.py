@@ -144,3 +144,42 @@ def test_cli_missing_corpus_exit_2(project):
     out = run_cli("code", "--corpus", "nowhere", "-o", "c.jsonl", cwd=project)
     assert out.returncode == 2 and "nowhere: corpus not found" in out.stderr
     assert not (project / "c.jsonl").exists()
+
+
+def test_cli_graph_formats_and_options(project):
+    out = run_cli("graph", "--unit", "sentence", "--roll-up", "state", "-o", "g.gexf", "-o", "g.graphml",
+                  "-o", "g.json", "-o", "g.csv", cwd=project)
+    assert out.returncode == 0, out.stderr
+    for name in ("g.gexf", "g.graphml", "g.json", "g.nodes.csv", "g.edges.csv"):
+        assert (project / name).stat().st_size > 0
+    gexf = (project / "g.gexf").read_text()
+    assert 'id="theme:finance"' in gexf and 'id="case:puebla"' in gexf
+
+
+@pytest.mark.parametrize("args, message", [
+    (["graph", "-o", "g.gexff"], "'.gexff'"),
+    (["graph", "--unit", "page", "-o", "g.gexf"], "invalid choice: 'page'"),
+    (["matrix", "--kind", "theme-theme", "--coding", "missing.jsonl", "-o", "m.csv"], "coding file not found"),
+])
+def test_cli_graph_bad_options_exit_2(project, args, message):
+    out = run_cli(*args, cwd=project)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("kind, header", [("theme-theme", "theme_a,theme_b,count"), ("theme-case", "theme,label,puebla"),
+                                          ("theme-document", "theme,label")])
+def test_cli_matrix_from_saved_coding(project, kind, header):
+    assert run_cli("code", "-o", "coding.jsonl", cwd=project).returncode == 0
+    out = run_cli("matrix", "--kind", kind, "--coding", "coding.jsonl", "-o", "m.csv", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert (project / "m.csv").read_text().startswith(header)
+
+
+def test_cli_run_is_deterministic(project):
+    assert run_cli("run", "-o", "out1", cwd=project).returncode == 0
+    assert run_cli("run", "-o", "out2", cwd=project).returncode == 0
+    names = sorted(p.name for p in (project / "out1").iterdir())
+    assert {"coding.jsonl", "coding.csv", "graph.gexf", "graph.graphml", "graph.json", "graph.nodes.csv",
+            "graph.edges.csv", "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv"} <= set(names)
+    for name in names:
+        assert (project / "out1" / name).read_bytes() == (project / "out2" / name).read_bytes(), name
