@@ -112,3 +112,49 @@ def test_bundled_codebook_and_corpus_check_clean():
     report = check_project(ROOT / "codebook.yaml", ROOT / "corpus")
     assert report.ok, [str(p) for p in report.problems]
     assert report.documents == 11 and report.codes >= 10 and report.cases >= 19
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    from qualcode.codebook import load_codebook
+
+    return load_codebook(ROOT / "codebook.yaml").codebook
+
+
+@pytest.mark.parametrize("theme", ["finance", "trust", "design", "government", "leadership", "quality", "markets",
+                                   "cooperation", "education", "crisis", "specialisation"])
+def test_bundled_codebook_has_the_themes_fully_described(codebook, theme):
+    code = codebook.codes[theme]
+    assert code.parent is None
+    assert code.label and code.definition and code.when_to_use and code.when_not_to_use and code.examples
+    assert code.color != "#808080"
+
+
+@pytest.mark.parametrize("case, kind, ancestors", [
+    ("ciudad-hidalgo", "city", ("michoacan", "mexico")), ("teziutlan", "city", ("puebla", "mexico")),
+    ("xoxtla", None, ("puebla", "mexico")), ("san-martin-texmelucan", None, ("puebla", "mexico")),
+    ("guadalajara", "city", ("jalisco", "mexico")), ("leon", "city", ("guanajuato", "mexico")),
+    ("tijuana", "city", ("baja-california", "mexico")), ("distrito-federal", None, ("mexico",)),
+    ("jalisco", "state", ("mexico",)), ("morelos", "state", ("mexico",)), ("durango", None, ("mexico",)),
+    ("chihuahua", "state", ("mexico",)), ("nuevo-leon", "state", ("mexico",)), ("queretaro", "state", ("mexico",)),
+    ("tamaulipas", "state", ("mexico",)), ("mexico", "country", ()), ("italy", "country", ()),
+    ("chile", "country", ()),
+])
+def test_bundled_codebook_cases_and_hierarchy(codebook, case, kind, ancestors):
+    assert case in codebook.cases
+    assert kind is None or codebook.cases[case].kind == kind
+    assert codebook.case_ancestors(case) == ancestors
+
+
+@pytest.mark.parametrize("text, case", [
+    ("San Martin Texmeluca", "san-martin-texmelucan"), ("San Martín Texmelucan", "san-martin-texmelucan"),
+    ("Mexico City", "distrito-federal"), ("Michoacan", "michoacan"), ("Nuevo Leon", "nuevo-leon"),
+    ("TEZIUTLÁN", "teziutlan"), ("Teziutlan", "teziutlan"), ("Queretaro", "queretaro"), ("León", "leon"),
+])
+def test_bundled_codebook_case_spellings(compiled, text, case):
+    from conftest import make_doc
+
+    from qualcode.coding import code_document
+
+    segs = code_document(make_doc(f"Firms in {text} grew."), compiled)
+    assert [c for s in segs for c in s.cases] == [case]

@@ -120,3 +120,34 @@ def test_segment_list_item_sentences_know_their_item(pipeline, text, items):
 def test_segment_plain_text_heading_like_lines(pipeline, text, expected):
     segs = segment_document(make_doc(text, "notes.txt"), pipeline).segments
     assert [s.kind for s in segs] == expected
+
+
+@pytest.fixture(scope="module")
+def source_texts(pipeline):
+    """The paper as converted to plain text, in ../shared (the faults were counted there)."""
+    from conftest import requires_shared
+
+    from qualcode.corpus import read_document
+
+    path = requires_shared("corpus-source", "clustering-joint-learning-ruiz-duran-1998.txt")
+    doc = read_document(path, path.name)
+    segments = segment_document(doc, pipeline).segments
+    return [doc.text[s.start:s.end] for s in segments], segments
+
+
+@pytest.mark.parametrize("check", [
+    lambda t: {"Clustering: Joint Learning Experience", "Clemente Ruiz Durán", "Emergence of horizontal cooperation",
+               "What moves small business to get together and develop clusters?"} <= set(t),
+    lambda t: any("legal, etc.), as well as" in x and x.endswith("specialization among members.") for x in t),
+    lambda t: any(x.endswith("(eis)¹") for x in t) and any(x.startswith("Response was limited") for x in t),
+    lambda t: any(x.endswith("suppliers in the U.S.") for x in t) and any(x.startswith("In some maquilas") for x in t),
+    lambda t: "Services\t30\t297\t952" in t and "Total\t229\t8333\t19087" in t,
+    lambda t: any(x.endswith("World Development Vol. 23. No. 1. 1995.") for x in t) and "23." not in t,
+], ids=["title-block", "etc-paren", "footnote-mark", "us-abbreviation", "table-rows", "citation"])
+def test_segment_plain_text_source_has_none_of_the_sentencizer_faults(source_texts, check):
+    assert check(source_texts[0])
+
+
+def test_segment_plain_text_source_no_segment_crosses_a_blank_line(source_texts):
+    texts, _ = source_texts
+    assert all("\n\n" not in t and "\n \n" not in t for t in texts)
