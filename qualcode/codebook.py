@@ -26,6 +26,7 @@ CASE_KEYS = ("id", "name", "kind", "parent", "aliases", "exact_aliases")
 TOKEN_ATTRS = ("ORTH", "TEXT", "LOWER", "NORM", "LEMMA", "LENGTH", "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER",
                "IS_UPPER", "IS_TITLE", "IS_PUNCT", "IS_SPACE", "IS_STOP", "IS_SENT_START", "LIKE_NUM", "LIKE_URL",
                "LIKE_EMAIL", "SHAPE", "PREFIX", "SUFFIX", "OP")
+STRING_ATTRS = ("ORTH", "TEXT", "LOWER", "NORM", "LEMMA", "SHAPE", "PREFIX", "SUFFIX")
 MODEL_ATTRS = ("POS", "TAG", "MORPH", "DEP", "ENT_TYPE", "ENT_IOB", "ENT_ID", "SENT_START")
 TOKEN_OPS = ("!", "?", "*", "+", "{")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -333,6 +334,35 @@ class _Checker:
             return False
         return True
 
+    def token_value(self, value: Any, path: tuple, attr: str) -> bool:
+        """A string attribute's value: a string, or {IN|NOT_IN: [strings]} / {REGEX: string}."""
+        if isinstance(value, str):
+            return True
+        if isinstance(value, dict):
+            ok = True
+            for op, arg in value.items():
+                if op in ("IN", "NOT_IN"):
+                    if not isinstance(arg, list):
+                        self.problem(path + (op,), f"{op} takes a list of strings, not {arg!r}")
+                        ok = False
+                        continue
+                    for k, v in enumerate(arg):
+                        if not isinstance(v, str):
+                            hint = f": {_YAML_BOOL_HINT}" if isinstance(v, bool) else ""
+                            self.problem(path + (op, k), f"{attr} values must be strings, not {v!r}{hint}")
+                            ok = False
+                elif op == "REGEX":
+                    if not isinstance(arg, str):
+                        self.problem(path + (op,), f"REGEX takes a string, not {arg!r}")
+                        ok = False
+                else:
+                    self.problem(path + (op,), f"unknown operator {op!r} for {attr}: use IN, NOT_IN or REGEX")
+                    ok = False
+            return ok
+        hint = f": {_YAML_BOOL_HINT}" if isinstance(value, bool) else ""
+        self.problem(path, f"{attr} must be a string, not {value!r}{hint}")
+        return False
+
     def token_pattern(self, pattern: Any, path: tuple) -> bool:
         if not isinstance(pattern, list) or not pattern:
             self.problem(path, "a token pattern must be a non-empty list of mappings, e.g. [{LEMMA: pay}, {LEMMA: supplier}]")
@@ -359,6 +389,8 @@ class _Checker:
                     if not isinstance(value, str) or not value or value[0] not in TOKEN_OPS:
                         self.problem(p + (attr,), f"invalid OP {value!r}: use one of ! ? * + or {{n,m}}")
                         ok = False
+                elif attr in STRING_ATTRS and not self.token_value(value, p + (attr,), attr):
+                    ok = False
                 elif isinstance(value, dict):
                     for op, arg in value.items():
                         if op == "REGEX":
@@ -374,6 +406,9 @@ class _Checker:
                                "would match nothing or everything")
             ok = False
         return ok
+
+
+_YAML_BOOL_HINT = "quote it: YAML reads unquoted yes/no/on/off/true/false as booleans"
 
 
 def _has(value: Any, p: Any) -> bool:

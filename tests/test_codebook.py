@@ -62,6 +62,10 @@ def test_codebook_good_loads():
     ("      terms: [loan]\n", "      tokens: [[{LEMA: loan}]]\n", "unknown token attribute 'LEMA': did you mean 'LEMMA'?"),
     ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan, OP: '?'}]]\n", "has no required token"),
     ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan, OP: 'x'}]]\n", "invalid OP 'x'"),
+    ("      terms: [loan]\n", "      tokens: [[{LOWER: {IN: [yes, no]}}]]\n",
+     "codebook.yaml:7:31: codes.finance.patterns.tokens[0][0].LOWER.IN[0]: LOWER values must be strings, not True: "
+     "quote it"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: {INN: [a]}}]]\n", "unknown operator 'INN' for LEMMA"),
     ("    color: \"#1f77b4\"\n", "    color: blue\n", "codebook.yaml:5:5: codes.finance.color: invalid colour 'blue'"),
     ("    parent: puebla\n", "    parent: teziutlan\n", "cases.teziutlan.parent: parent cycle: teziutlan -> teziutlan"),
     ("    kind: city\n", "    kind: city\n    aliases: [puebla]\n", "'puebla' is claimed by two cases, 'puebla' and 'teziutlan'"),
