@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,40 +33,83 @@ from .pipeline import Pipeline, fold
 from .segment import Segmentation, segment_document
 
 _FOLDED_ATTRS = ("LEMMA", "NORM")
-# Bits of the per-vocabulary-entry marks (CompiledCodebook._marks).
-_LEMMA_FIRST, _FORM_FIRST, _EXACT_FIRST, _LEMMA_ANCHOR, _FORM_ANCHOR = 1, 2, 4, 8, 16
+# Bits of the per-vocabulary-entry anchor marks (CompiledCodebook._row_tables).
+_LEMMA_ANCHOR, _FORM_ANCHOR = 8, 16
+_SPACES = ("term", "name", "exact")  # the key space of each kind: lemma, form, exact keys
 
 
-@dataclass(slots=True)
-class _Index:
-    """Token-sequence patterns of one key kind, indexed by their first key."""
+class _SequenceIndex:
+    """The term, name and exact-alias patterns: key sequences, matched with numpy.
 
-    by_first: dict[int, list[tuple[tuple[int, ...], int]]] = field(default_factory=dict)
-    firsts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    Patterns are grouped by key space and first key. Each token whose key starts a group
+    is paired with every pattern of the group, and all pairs are checked key by key at once.
+    """
 
-    def add(self, keys: tuple[int, ...], spec_index: int) -> None:
-        self.by_first.setdefault(keys[0], []).append((keys, spec_index))
+    def __init__(self) -> None:
+        self._patterns: list[tuple[int, tuple[int, ...], int]] = []  # (space, keys, spec index)
+        self.firsts: list[np.ndarray] = [np.zeros(0, np.int64) for _ in _SPACES]  # sorted first keys
+        self._base = [0] * len(_SPACES)  # group id of each space's first first key
+        self.width = 1
+
+    def add(self, space: int, keys: tuple[int, ...], spec_index: int) -> None:
+        self._patterns.append((space, keys, spec_index))
 
     def freeze(self) -> None:
-        for entries in self.by_first.values():
-            entries.sort(key=lambda e: -len(e[0]))
-        self.firsts = np.array(sorted(self.by_first), dtype=np.int64)
+        pats = sorted(self._patterns, key=lambda p: (p[0], p[1][0]))  # stable: same order within a group
+        self.width = width = max((len(k) for _, k, _ in pats), default=1)
+        base = 0
+        for s in range(len(_SPACES)):
+            self.firsts[s] = np.array(sorted({k[0] for sp, k, _ in pats if sp == s}), dtype=np.int64)
+            self._base[s] = base
+            base += len(self.firsts[s])
+        group = np.array([self.groups(s, np.array([k[0]]))[0] for s, k, _ in pats], dtype=np.int64)
+        self._count = np.bincount(group, minlength=base).astype(np.int64)
+        self._ptr = np.cumsum(self._count) - self._count  # first pattern row of each group
+        self._keys = np.full((len(pats), width), -1, dtype=np.int64)
+        for r, (_, k, _) in enumerate(pats):
+            self._keys[r, :len(k)] = k
+        self._length = np.array([len(k) for _, k, _ in pats], dtype=np.int64)
+        self._tail = np.arange(width) >= self._length[:, None]  # key positions past each pattern's end
+        self._spec = np.array([i for _, _, i in pats], dtype=np.int64)
 
-    def find(self, seq: list[int], positions: list[int]) -> Iterator[tuple[int, int, int]]:
-        """(spec index, first token, last token + 1) for every match starting at ``positions``."""
-        n = len(seq)
-        by_first = self.by_first
-        for p in positions:
-            for pattern, spec_index in by_first[seq[p]]:
-                m = len(pattern)
-                if m == 1 or (p + m <= n and tuple(seq[p:p + m]) == pattern):
-                    yield spec_index, p, p + m
+    def groups(self, space: int, keys: np.ndarray) -> np.ndarray:
+        """The group of patterns in ``space`` whose first key is each of ``keys``, or -1."""
+        firsts = self.firsts[space]
+        if not len(firsts):
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(firsts, keys), len(firsts) - 1)
+        return np.where(firsts[at] == keys, at + self._base[space], -1)
+
+    def find(self, keys: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(spec indexes, first tokens, last tokens + 1) of every match. ``keys`` and
+        ``groups`` have a row per key space and a column per token."""
+        spaces, n = keys.shape
+        w = self.width
+        padded_keys = np.full((spaces, n + w), -1, dtype=np.int64)
+        padded_keys[:, :n] = keys
+        padded_groups = np.full((spaces, n + w), -1, dtype=np.int64)
+        padded_groups[:, :n] = groups
+        flat_keys, flat_groups = padded_keys.ravel(), padded_groups.ravel()
+        cand = (flat_groups >= 0).nonzero()[0]
+        group = flat_groups[cand]
+        count = self._count[group]
+        pos = np.repeat(cand, count)  # one entry per (candidate token, pattern of its group)
+        row = np.arange(len(pos)) + np.repeat(self._ptr[group] - (np.cumsum(count) - count), count)
+        window = flat_keys[pos[:, None] + np.arange(w)]
+        ok = ((window == self._keys[row]) | self._tail[row]).all(axis=1)
+        pos, row = pos[ok], row[ok]
+        a = pos % (n + w)
+        return self._spec[row], a, a + self._length[row]
 
 
 @dataclass(slots=True)
 class _TokenPattern:
     """A token pattern with its own Matcher and its anchor: the most selective required
-    token, and how many tokens the pattern can reach before and after it (None: unbounded)."""
+    token, and how many tokens the pattern can reach before and after it (None: unbounded).
+
+    ``required`` lists, for each required token with literal values, the token attribute's
+    key space and the keys it accepts: a window lacking one of them cannot match, so the
+    Matcher is not run on it."""
 
     spec_index: int
     matcher: Any
@@ -74,6 +117,7 @@ class _TokenPattern:
     anchor_keys: np.ndarray | None
     before: int | None
     after: int | None
+    required: tuple[tuple[str, frozenset[int]], ...] = ()
 
     @classmethod
     def build(cls, spec_index: int, pattern: list[dict[str, Any]], pipeline: Pipeline) -> "_TokenPattern":
@@ -82,6 +126,7 @@ class _TokenPattern:
         matcher = Matcher(pipeline.nlp.vocab)
         matcher.add(str(spec_index), [pattern])
         widths = [_width(t) for t in pattern]
+        required = () if pipeline.trained else _required_keys(pattern, pipeline.lexicon)
         best: tuple[tuple[int, int], int, str, list[str]] | None = None
         for k, t in enumerate(pattern):
             if t.get("OP") not in (None, "+"):
@@ -95,13 +140,55 @@ class _TokenPattern:
                         best = (cost, k, space, values)
         lex = pipeline.lexicon
         if best is None:  # no literal anchor: every token is a candidate, window = segment
-            return cls(spec_index, matcher, "form", None, None, None)
+            return cls(spec_index, matcher, "form", None, None, None, required)
         _, k, space, values = best
         keys = np.array(sorted({lex.key(fold(v)) for v in values}), dtype=np.int64)
         before = None if any(w is None for w in widths[:k]) else sum(widths[:k])
         after = None if any(w is None for w in widths[k:]) else sum(widths[k:])
-        return cls(spec_index, matcher, space, keys, before, after)
+        return cls(spec_index, matcher, space, keys, before, after, required)
 
+    def plausible(self, keys: dict[str, list[int]], a: int, b: int) -> bool:
+        """Whether spaCy tokens ``a:b`` hold a token for each required literal of the pattern."""
+        for space, accepted in self.required:
+            if accepted.isdisjoint(keys[space][a:b]):
+                return False
+        return True
+
+
+# Token attribute -> (Lexicon array holding the attribute's value as a key, key of a pattern value).
+# Valid for the offline pipeline, whose Doc gets LEMMA and NORM from the Lexicon (set_token_attrs).
+_ATTR_KEYS: dict[str, tuple[str, Callable[[Any, str], int]]] = {
+    "LEMMA": ("lemma", lambda lex, v: lex.key(v)),
+    "NORM": ("form", lambda lex, v: lex.key(v)),
+    "LOWER": ("lower", lambda lex, v: lex.key(v)),
+    "ORTH": ("exact", lambda lex, v: lex.exact_key(v)),
+    "TEXT": ("exact", lambda lex, v: lex.exact_key(v)),
+}
+
+
+def _required_keys(pattern: list[dict[str, Any]], lex: Any) -> tuple[tuple[str, frozenset[int]], ...]:
+    """For each token that must occur (no OP, or ``+``) and each of its attributes with
+    literal values only (a string, or ``{"IN": [strings]}``): the attribute's key space
+    and the keys of those values."""
+    out = []
+    for t in pattern:
+        if t.get("OP") not in (None, "+"):
+            continue
+        for attr, (space, key) in _ATTR_KEYS.items():
+            value = t.get(attr)
+            if isinstance(value, str):
+                values = [value]
+            elif isinstance(value, dict) and set(value) == {"IN"} and isinstance(value["IN"], list) \
+                    and all(isinstance(v, str) for v in value["IN"]):
+                values = value["IN"]
+            else:
+                continue
+            out.append((space, frozenset(key(lex, v) for v in values)))
+    return tuple(out)
+
+
+# What a pattern's match does (CompiledCodebook._roles).
+_CODE, _VETO, _CASE = 0, 1, 2
 
 _COMMON = frozenset("the a an of to in on for and or by with at from is are was were be been it its their his her "
                     "this that these those we i our my".split())
@@ -136,7 +223,7 @@ class CompiledCodebook:
         self.codebook: Codebook = loaded.codebook
         self.pipeline = pipeline or Pipeline()
         self.specs: list[PatternSpec] = loaded.patterns
-        self._lemma, self._form, self._exact = _Index(), _Index(), _Index()
+        self._sequences = _SequenceIndex()
         self._regexes: list[tuple[re.Pattern[str], int]] = []
         problems: list[Problem] = []
         token_patterns: list[tuple[int, list[dict[str, Any]]]] = []
@@ -155,12 +242,10 @@ class CompiledCodebook:
                 if not keys:
                     problems.append(_problem(spec, f"{spec.value!r} has no words to match"))
                     continue
-                index = {"term": self._lemma, "name": self._form, "exact": self._exact}[spec.kind]
-                index.add(keys, i)
+                self._sequences.add(_SPACES.index(spec.kind), keys, i)
         if problems:
             raise CodebookError(problems)
-        for index in (self._lemma, self._form, self._exact):
-            index.freeze()
+        self._sequences.freeze()
         self._token_patterns = [_TokenPattern.build(i, pattern, self.pipeline) for i, pattern in token_patterns]
         self._anchored_lemma: dict[int, list[_TokenPattern]] = {}
         self._anchored_form: dict[int, list[_TokenPattern]] = {}
@@ -171,7 +256,9 @@ class CompiledCodebook:
                 table.setdefault(key, []).append(tp)
         self._lemma_anchor_keys = np.array(sorted(self._anchored_lemma), dtype=np.int64)
         self._form_anchor_keys = np.array(sorted(self._anchored_form), dtype=np.int64)
+        self._required_spaces = sorted({space for tp in self._token_patterns for space, _ in tp.required})
         self._row_marks = np.zeros(0, dtype=np.int64)
+        self._row_groups = np.zeros((0, len(_SPACES)), dtype=np.int64)
         self._ancestors = {c: self.codebook.code_ancestors(c) for c in self.codebook.codes}
         self._code_order = {c: n for n, c in enumerate(self.codebook.codes)}
         self._case_order = {c: n for n, c in enumerate(self.codebook.cases)}
@@ -179,6 +266,23 @@ class CompiledCodebook:
         for c in self.codebook.cases.values():
             for alias in c.aliases:
                 self._case_ids.setdefault(fold(alias), c.id)
+        self._compile_outcomes()
+
+    def _compile_outcomes(self) -> None:
+        """Per pattern, what a match of it does (role, owner, audit fields), and per code
+        and case a bit, so that resolving a document's matches is array work."""
+        codes, cases = self._code_order, self._case_order
+        self._roles = np.array([_CASE if s.for_case else _VETO if s.exclude else _CODE for s in self.specs],
+                               dtype=np.int64)
+        self._owners = np.array([(cases if s.for_case else codes).get(s.owner, -1) for s in self.specs],
+                                dtype=np.int64)
+        self._labels = [s.label for s in self.specs]
+        self._rules = [s.rule for s in self.specs]
+        self._code_names = list(codes)
+        self._case_names = list(cases)
+        self._code_bits = [sum(1 << codes[a] for a in (c, *self._ancestors[c]) if a in codes) for c in codes]
+        self._code_sets: dict[int, tuple[str, ...]] = {0: ()}  # bits -> code ids, in codebook order
+        self._case_sets: dict[int, tuple[str, ...]] = {0: ()}
 
     def _keys(self, spec: PatternSpec) -> tuple[int, ...]:
         tokens = self.pipeline.tokenize(spec.value)
@@ -203,59 +307,51 @@ class CompiledCodebook:
         seg = segment_document(document, self.pipeline)
         if not seg.segments:
             return []
-        hits = list(self._hits(document, seg))
-        if self._ignore:
-            hits = self._unignored(document, seg, hits)
-        return self._assemble(document, seg, hits)
+        spec, start, end = self._hits(document, seg)
+        if self._ignore and len(spec):
+            keep = self._unignored(document, seg, start, end)
+            spec, start, end = spec[keep], start[keep], end[keep]
+        return self._assemble(document, seg, spec, start, end)
 
-    def _unignored(self, document: Document, seg: Segmentation, hits: list[tuple[int, int, int]]):
-        """Drop matches that overlap a span of the codebook's ``ignore`` patterns."""
+    def _unignored(self, document: Document, seg: Segmentation, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Which matches to keep: those not overlapping a span of the codebook's ``ignore``
+        patterns (a match is checked against the nine last spans starting before its end)."""
         offset = document.body_start
         spans = sorted((m.start() + offset, m.end() + offset) for rx in self._ignore
                        for m in rx.finditer(seg.masked_body) if m.end() > m.start())
         if not spans:
-            return hits
-        import bisect
+            return np.ones(len(start), dtype=bool)
+        span_starts = np.array([a for a, _ in spans], dtype=np.int64)
+        span_ends = [e for _, e in spans]
+        reach = np.array([max(span_ends[max(0, k - 8):k + 1]) for k in range(len(spans))], dtype=np.int64)
+        k = np.searchsorted(span_starts, end, "left") - 1  # last ignored span starting before the match ends
+        return (k < 0) | (reach[np.maximum(k, 0)] <= start)
 
-        starts = [a for a, _ in spans]
-        kept = []
-        for hit in hits:
-            _, start, end = hit
-            k = bisect.bisect_left(starts, end) - 1  # last ignored span starting before the hit ends
-            if k >= 0 and any(spans[j][1] > start for j in range(max(0, k - 8), k + 1)):
-                continue
-            kept.append(hit)
-        return kept
-
-    def _hits(self, document: Document, seg: Segmentation) -> Iterator[tuple[int, int, int]]:
-        """(spec index, start, end) character spans of every pattern match."""
+    def _hits(self, document: Document, seg: Segmentation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(spec indexes, starts, ends): the character spans of every pattern match."""
         tok = seg.tokens
-        lex = self.pipeline.lexicon
-        starts, ends = tok.starts, tok.ends
-        offset = document.body_start
-        if len(starts):
-            marks = self._marks()[tok.rows]
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        if len(tok.starts):
+            lex = self.pipeline.lexicon
+            row_marks, row_groups = self._row_tables()
+            marks, groups = row_marks[tok.rows], row_groups[tok.rows].T
             if self.pipeline.trained:  # lemmas are per token, not per vocabulary entry
-                marks = (marks & ~(_LEMMA_FIRST | _LEMMA_ANCHOR)) \
-                    | np.isin(tok.lemmas, self._lemma.firsts) * _LEMMA_FIRST \
-                    | np.isin(tok.lemmas, self._lemma_anchor_keys) * _LEMMA_ANCHOR
-            for bit, index, keys in ((_LEMMA_FIRST, self._lemma, tok.lemmas), (_FORM_FIRST, self._form, "form"),
-                                     (_EXACT_FIRST, self._exact, "exact")):
-                positions = np.flatnonzero(marks & bit)
-                if len(positions):
-                    if isinstance(keys, str):
-                        keys = lex.array(keys)[tok.rows]
-                    for spec_index, a, b in index.find(keys.tolist(), positions.tolist()):
-                        yield spec_index, int(starts[a]), int(ends[b - 1])
+                marks = (marks & ~_LEMMA_ANCHOR) | np.isin(tok.lemmas, self._lemma_anchor_keys) * _LEMMA_ANCHOR
+                groups = groups.copy()
+                groups[0] = self._sequences.groups(0, tok.lemmas)
+            seqs = np.stack([tok.lemmas, lex.array("form")[tok.rows], lex.array("exact")[tok.rows]])
+            spec, a, b = self._sequences.find(seqs, groups)
+            found.append((spec, tok.starts[a], tok.ends[b - 1]))
             if self._token_patterns:
-                yield from self._token_hits(seg, marks, offset)
-        for rx, spec_index in self._regexes:
-            for m in rx.finditer(seg.masked_body):
-                if m.end() > m.start():
-                    yield spec_index, m.start() + offset, m.end() + offset
+                found.append(_columns(self._token_hits(seg, marks, seqs)))
+        regex = [(i, m.start() + document.body_start, m.end() + document.body_start)
+                 for rx, i in self._regexes for m in rx.finditer(seg.masked_body) if m.end() > m.start()]
+        found.append(_columns(regex))
+        return tuple(np.concatenate(parts) for parts in zip(*found))  # type: ignore[return-value]
 
-    def _marks(self) -> np.ndarray:
-        """Per vocabulary entry: which pattern indexes can start, or anchor, at that word.
+    def _row_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per vocabulary entry: which token patterns can anchor at that word (bits), and
+        which group of term, name and exact patterns starts with it in each key space.
 
         Extended only for the entries added since the last call, so the work is once per
         word of the vocabulary, not once per token.
@@ -264,125 +360,193 @@ class CompiledCodebook:
         n, have = len(lex.texts), len(self._row_marks)
         if n > have:
             lemma, form, exact = (lex.array(k)[have:n] for k in ("lemma", "form", "exact"))
-            new = (np.isin(lemma, self._lemma.firsts) * _LEMMA_FIRST
-                   | np.isin(form, self._form.firsts) * _FORM_FIRST
-                   | np.isin(exact, self._exact.firsts) * _EXACT_FIRST
-                   | np.isin(lemma, self._lemma_anchor_keys) * _LEMMA_ANCHOR
-                   | np.isin(form, self._form_anchor_keys) * _FORM_ANCHOR)
-            self._row_marks = np.concatenate([self._row_marks, new.astype(np.int64)])
-        return self._row_marks
+            marks = (np.isin(lemma, self._lemma_anchor_keys) * _LEMMA_ANCHOR
+                     | np.isin(form, self._form_anchor_keys) * _FORM_ANCHOR)
+            groups = np.stack([self._sequences.groups(s, keys) for s, keys in enumerate((lemma, form, exact))], 1)
+            self._row_marks = np.concatenate([self._row_marks, marks.astype(np.int64)])
+            self._row_groups = np.concatenate([self._row_groups, groups])
+        return self._row_marks, self._row_groups
 
-    def _token_hits(self, seg: Segmentation, marks: np.ndarray, offset: int) -> Iterator[tuple[int, int, int]]:
+    def _token_hits(self, seg: Segmentation, marks: np.ndarray, keys: np.ndarray) -> list[tuple[int, int, int]]:
         """Token patterns, run by spaCy's Matcher only on short windows around an anchor
-        token (a required word of the pattern), never over the whole document."""
+        token (a required word of the pattern), never over the whole document, and only on
+        windows that hold every required literal token of the pattern."""
         tok = seg.tokens
-        nseg = len(seg.segments)
-        seg_starts = np.fromiter((s.start for s in seg.segments), np.int64, nseg)
-        seg_ends = np.fromiter((s.end for s in seg.segments), np.int64, nseg)
-        first_tok = np.searchsorted(tok.starts, seg_starts, "left")
-        end_tok = np.searchsorted(tok.starts, seg_ends, "left")
-        candidates: list[tuple[_TokenPattern, int]] = []
-        lemmas = tok.lemmas
-        forms = self.pipeline.lexicon.array("form")[tok.rows]
-        for p in np.flatnonzero(marks & (_LEMMA_ANCHOR | _FORM_ANCHOR)).tolist():
-            candidates.extend((tp, p) for tp in self._anchored_lemma.get(int(lemmas[p]), ()))
-            candidates.extend((tp, p) for tp in self._anchored_form.get(int(forms[p]), ()))
+        first_tok, end_tok = seg.token_spans
+        anchors = (marks & (_LEMMA_ANCHOR | _FORM_ANCHOR)).nonzero()[0]
+        anchor_seg = np.searchsorted(tok.starts[first_tok], tok.starts[anchors], "right") - 1
+        candidates: list[tuple[_TokenPattern, int, int]] = []  # (pattern, anchor token, its segment)
+        lemma_tps, form_tps = self._anchored_lemma, self._anchored_form
+        for p, k, lemma, form in zip(anchors.tolist(), anchor_seg.tolist(), keys[0, anchors].tolist(),
+                                     keys[1, anchors].tolist()):
+            candidates.extend((tp, p, k) for tp in lemma_tps.get(lemma, ()))
+            candidates.extend((tp, p, k) for tp in form_tps.get(form, ()))
         if self._unanchored:
-            for k in np.flatnonzero(first_tok < end_tok).tolist():
-                candidates.extend((tp, int(first_tok[k])) for tp in self._unanchored)
+            for k in (first_tok < end_tok).nonzero()[0].tolist():
+                candidates.extend((tp, int(first_tok[k]), k) for tp in self._unanchored)
         if not candidates:
-            return
-        self.pipeline.set_token_attrs(tok)
-        doc = tok.doc
-        tok_seg = np.searchsorted(seg_starts, tok.starts, "right") - 1
+            return []
+        firsts, ends, spacy_index = first_tok.tolist(), end_tok.tolist(), tok.spacy_index.tolist()
+        lex = self.pipeline.lexicon
+        required = {space: lex.array(space)[tok.doc_rows].tolist() for space in self._required_spaces}
         done: set[tuple[int, int, int]] = set()
-        found: set[tuple[int, int, int]] = set()
-        for tp, p in candidates:
-            k = int(tok_seg[p])
+        windows: list[tuple[_TokenPattern, int, int]] = []
+        for tp, p, k in candidates:
             if k < 0:
                 continue
-            lo, hi = int(first_tok[k]), int(end_tok[k])
+            lo, hi = firsts[k], ends[k]
             a = lo if tp.before is None else max(lo, p - tp.before)
             b = hi if tp.after is None else min(hi, p + tp.after)
             if a >= b or (tp.spec_index, a, b) in done:
                 continue
             done.add((tp.spec_index, a, b))
-            da, db = int(tok.spacy_index[a]), int(tok.spacy_index[b - 1]) + 1
-            for _, ma, mb in tp.matcher(doc[da:db]):
-                first, last = doc[da + ma], doc[da + mb - 1]
-                found.add((tp.spec_index, first.idx + offset, last.idx + len(last) + offset))
-        yield from sorted(found)
+            da, db = spacy_index[a], spacy_index[b - 1] + 1
+            if tp.plausible(required, da, db):
+                windows.append((tp, da, db))
+        return self._run_matchers(seg, windows)
 
-    def _assemble(self, document: Document, seg: Segmentation, hits: list[tuple[int, int, int]]) -> list[CodedSegment]:
+    def _run_matchers(self, seg: Segmentation, windows: list[tuple[_TokenPattern, int, int]]) -> list[tuple[int, int, int]]:
+        """(spec index, start, end) of the matches of each pattern in its spaCy-token window."""
+        if not windows:
+            return []
+        tok = seg.tokens
+        self.pipeline.set_token_attrs(tok)
+        doc = tok.doc
+        starts = tok.doc_starts
+        ends = starts + self.pipeline.lexicon.array("length")[tok.doc_rows]
+        found: set[tuple[int, int, int]] = set()
+        for tp, da, db in windows:
+            for _, ma, mb in tp.matcher(doc[da:db]):
+                found.add((tp.spec_index, int(starts[da + ma]), int(ends[da + mb - 1])))
+        return sorted(found)
+
+    def _assemble(self, document: Document, seg: Segmentation, spec: np.ndarray, start: np.ndarray,
+                  end: np.ndarray) -> list[CodedSegment]:
+        """The coded segments, from the document's matches (in any order)."""
         segments = seg.segments
-        seg_starts = [s.start for s in segments]
-        per_segment: dict[int, list[tuple[int, int, int]]] = {}
-        for spec_index, start, end in hits:
-            k = _bisect_right(seg_starts, start) - 1
-            if k >= 0 and end <= segments[k].end:
-                per_segment.setdefault(k, []).append((start, end, spec_index))
-        text = document.text
-        meta_cases = self._meta_cases(document)
-        heading_cases: dict[int, tuple[str, ...]] = {}
-        out: list[CodedSegment] = []
-        for k, s in enumerate(segments):
-            matches, case_matches = self._resolve(per_segment.get(k, ()), text)
-            codes: set[str] = set()
-            for m in matches:
-                codes.add(m.code)
-                codes.update(self._ancestors.get(m.code, ()))
-            named = sorted({m.code for m in case_matches}, key=self._case_order.__getitem__)
-            if s.kind == "heading":
-                heading_cases[s.start] = tuple(named)
-            context = set(meta_cases)
-            if s.section_start is not None:
-                for h in seg.heading_chains.get(s.section_start, ()):
-                    context.update(heading_cases.get(h, ()))
-            context.difference_update(named)
-            out.append(CodedSegment(
-                segment=s, text=text[s.start:s.end],
-                codes=tuple(sorted(codes, key=self._code_order.__getitem__)),
-                cases=tuple(named), context_cases=tuple(sorted(context, key=self._case_order.__getitem__)),
-                matches=tuple(matches), case_matches=tuple(case_matches),
-            ))
+        seg_starts = np.fromiter((s.start for s in segments), np.int64, len(segments))
+        seg_ends = np.fromiter((s.end for s in segments), np.int64, len(segments))
+        k = np.searchsorted(seg_starts, start, "right") - 1
+        inside = (k >= 0) & (end <= seg_ends[np.maximum(k, 0)])
+        k, spec, start, end = k[inside], spec[inside], start[inside], end[inside]
+        role = self._roles[spec]
+        code_matches, code_bounds, code_bits = self._code_matches(document.text, k, spec, start, end, role,
+                                                                  len(segments))
+        case_matches, case_bounds, case_bits = self._case_matches(document.text, k, spec, start, end,
+                                                                  role == _CASE, len(segments))
+        return self._coded_segments(document, seg, code_matches, code_bounds, code_bits, case_matches,
+                                    case_bounds, case_bits)
+
+    def _code_matches(self, text: str, k: np.ndarray, spec: np.ndarray, start: np.ndarray, end: np.ndarray,
+                      role: np.ndarray, nseg: int) -> tuple[list[Match], list[int], list[int]]:
+        """The kept code matches in output order, where each segment's run of them begins
+        (``nseg + 1`` bounds) and the code bit of each.
+
+        Within a segment and code, matches overlapping an exclusion match are dropped, then
+        (taken by start, longest first) each match inside an earlier one.
+        """
+        owner = self._owners[spec]
+        veto = role == _VETO
+        code = role == _CODE
+        if veto.any():
+            code &= ~self._vetoed(k, owner, start, end, veto, code)
+        k, spec, start, end, owner = k[code], spec[code], start[code], end[code], owner[code]
+        order = np.lexsort((spec, -end, start, owner, k))
+        k, spec, start, end, owner = k[order], spec[order], start[order], end[order], owner[order]
+        group = np.cumsum(np.r_[True, (k[1:] != k[:-1]) | (owner[1:] != owner[:-1])]) if len(k) else k
+        reach = group * (int(end.max(initial=0)) + 1) + end  # ends, increasing from group to group
+        before = np.r_[-1, np.maximum.accumulate(reach)[:-1]] if len(k) else k
+        kept = reach > before  # not inside an earlier match of the same segment and code
+        k, spec, start, end, owner = k[kept], spec[kept], start[kept], end[kept], owner[kept]
+        order = np.lexsort((owner, end, start, k))
+        k, spec, start, end, owner = k[order], spec[order], start[order], end[order], owner[order]
+        names, labels, rules = self._code_names, self._labels, self._rules
+        matches = [Match(names[o], labels[i], rules[i], a, b, text[a:b])
+                   for o, i, a, b in zip(owner.tolist(), spec.tolist(), start.tolist(), end.tolist())]
+        bits = self._code_bits
+        return matches, np.searchsorted(k, np.arange(nseg + 1)).tolist(), [bits[o] for o in owner.tolist()]
+
+    @staticmethod
+    def _vetoed(k: np.ndarray, owner: np.ndarray, start: np.ndarray, end: np.ndarray, veto: np.ndarray,
+                code: np.ndarray) -> np.ndarray:
+        """Which matches overlap an exclusion match of their code in their segment."""
+        group = k * (int(owner.max()) + 2) + owner + 1  # one number per (segment, code)
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for g, vs, ve in zip(group[veto].tolist(), start[veto].tolist(), end[veto].tolist()):
+            spans.setdefault(g, []).append((vs, ve))
+        out = np.zeros(len(k), dtype=bool)
+        suspects = np.flatnonzero(code & np.isin(group, group[veto]))
+        for n, g, a, b in zip(suspects.tolist(), group[suspects].tolist(), start[suspects].tolist(),
+                              end[suspects].tolist()):
+            out[n] = any(vs < b and a < ve for vs, ve in spans[g])
         return out
 
-    def _resolve(self, hits: Iterable[tuple[int, int, int]], text: str) -> tuple[list[Match], list[Match]]:
-        specs = self.specs
-        code_hits: dict[str, list[tuple[int, int, int]]] = {}
-        vetoes: dict[str, list[tuple[int, int]]] = {}
-        case_hits: list[tuple[int, int, int]] = []
-        for start, end, i in hits:
-            spec = specs[i]
-            if spec.for_case:
-                case_hits.append((start, end, i))
-            elif spec.exclude:
-                vetoes.setdefault(spec.owner, []).append((start, end))
-            else:
-                code_hits.setdefault(spec.owner, []).append((start, end, i))
+    def _case_matches(self, text: str, k: np.ndarray, spec: np.ndarray, start: np.ndarray, end: np.ndarray,
+                      case: np.ndarray, nseg: int) -> tuple[list[Match], list[int], list[int]]:
+        """Case namings resolved leftmost-longest (segments do not overlap, so this can run
+        over the whole document), with the segment bounds and case bit of each."""
+        k, spec, start, end = k[case], spec[case], start[case], end[case]
+        order = np.lexsort((spec, -end, start))
+        kept_k: list[int] = []
         matches: list[Match] = []
-        for code, spans in code_hits.items():
-            veto = vetoes.get(code, ())
-            kept: list[tuple[int, int, int]] = []
-            for start, end, i in sorted(spans, key=lambda h: (h[0], -h[1], h[2])):
-                if any(vs < end and start < ve for vs, ve in veto):
-                    continue
-                if any(ks <= start and end <= ke for ks, ke, _ in kept):
-                    continue
-                kept.append((start, end, i))
-            matches.extend(self._match(code, s, e, i, text) for s, e, i in kept)
-        case_matches: list[Match] = []
+        bits: list[int] = []
         last_end = -1
-        for start, end, i in sorted(case_hits, key=lambda h: (h[0], -h[1], h[2])):
-            if start >= last_end:
-                case_matches.append(self._match(specs[i].owner, start, end, i, text))
-                last_end = end
-        matches.sort(key=lambda m: (m.start, m.end, self._code_order[m.code]))
-        return matches, case_matches
+        owners, names, labels, rules = self._owners, self._case_names, self._labels, self._rules
+        for kv, i, a, b in zip(k[order].tolist(), spec[order].tolist(), start[order].tolist(), end[order].tolist()):
+            if a >= last_end:
+                o = int(owners[i])
+                matches.append(Match(names[o], labels[i], rules[i], a, b, text[a:b]))
+                kept_k.append(kv)
+                bits.append(1 << o)
+                last_end = b
+        return matches, np.searchsorted(np.array(kept_k, np.int64), np.arange(nseg + 1)).tolist(), bits
 
-    def _match(self, owner: str, start: int, end: int, i: int, text: str) -> Match:
-        spec = self.specs[i]
-        return Match(code=owner, pattern=spec.label, rule=spec.rule, start=start, end=end, text=text[start:end])
+    def _coded_segments(self, document: Document, seg: Segmentation, code_matches: list[Match],
+                        code_bounds: list[int], code_bits: list[int], case_matches: list[Match],
+                        case_bounds: list[int], case_bits: list[int]) -> list[CodedSegment]:
+        """One CodedSegment per segment; codes, cases and context cases go through bit sets."""
+        text = document.text
+        meta = 0
+        for c in self._meta_cases(document):
+            meta |= 1 << self._case_order[c]
+        heading_cases: dict[int, int] = {}
+        context_of: dict[int | None, int] = {None: meta}  # section start -> context case bits
+        chains = seg.heading_chains
+        code_set, case_set = self._code_set, self._case_set
+        out: list[CodedSegment] = []
+        for n, s in enumerate(seg.segments):
+            m0, m1, c0, c1 = code_bounds[n], code_bounds[n + 1], case_bounds[n], case_bounds[n + 1]
+            codes = named = 0
+            for b in code_bits[m0:m1]:
+                codes |= b
+            for b in case_bits[c0:c1]:
+                named |= b
+            if s.kind == "heading":
+                heading_cases[s.start] = named
+            context = context_of.get(s.section_start)
+            if context is None:
+                context = meta
+                for h in chains.get(s.section_start, ()):  # type: ignore[arg-type]
+                    context |= heading_cases.get(h, 0)
+                context_of[s.section_start] = context
+            out.append(CodedSegment(s, text[s.start:s.end], code_set(codes), case_set(named),
+                                    case_set(context & ~named), tuple(code_matches[m0:m1]),
+                                    tuple(case_matches[c0:c1])))
+        return out
+
+    def _code_set(self, bits: int) -> tuple[str, ...]:
+        """The code ids of a bit set, in codebook order (memoised)."""
+        ids = self._code_sets.get(bits)
+        if ids is None:
+            ids = self._code_sets[bits] = _bit_names(bits, self._code_names)
+        return ids
+
+    def _case_set(self, bits: int) -> tuple[str, ...]:
+        """The case ids of a bit set, in codebook order (memoised)."""
+        ids = self._case_sets.get(bits)
+        if ids is None:
+            ids = self._case_sets[bits] = _bit_names(bits, self._case_names)
+        return ids
 
     def _meta_cases(self, document: Document) -> tuple[str, ...]:
         raw = document.meta.get("cases") or []
@@ -495,7 +659,12 @@ def _meta_line(document: Document, key: str) -> int:
     return head.count("\n", 0, m.start()) + 1 if m else 1
 
 
-def _bisect_right(values: list[int], x: int) -> int:
-    import bisect
+def _columns(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three int64 arrays from a list of triples."""
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return arr[:, 0], arr[:, 1], arr[:, 2]
 
-    return bisect.bisect_right(values, x)
+
+def _bit_names(bits: int, names: list[str]) -> tuple[str, ...]:
+    """The names whose position is set in ``bits``, in order."""
+    return tuple(name for n, name in enumerate(names) if bits >> n & 1)

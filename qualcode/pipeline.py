@@ -61,6 +61,8 @@ class Tokens:
     lemmas: np.ndarray  # int64, folded-lemma key per token
     doc: Any  # the spaCy Doc, for token patterns
     spacy_index: np.ndarray  # int64, position of each token in ``doc``
+    doc_rows: np.ndarray | None = None  # int64, the row of every token of ``doc``, spaces included
+    doc_starts: np.ndarray | None = None  # int64, the offset of every token of ``doc``
 
 
 class Lexicon:
@@ -80,7 +82,10 @@ class Lexicon:
         self._length: list[int] = []
         self._form_hash: list[int] = []
         self._lemma_hash: list[int] = []
+        self._lower: list[int] = []
         self._arrays: dict[str, np.ndarray] = {}
+        self._sorted_orths = np.zeros(0, dtype=np.uint64)  # known orth hashes, sorted ...
+        self._sorted_rows = np.zeros(0, dtype=np.int64)  # ... and their rows
 
     def exact_key(self, text: str) -> int:
         """The key of a word as written (case and accents kept)."""
@@ -102,17 +107,29 @@ class Lexicon:
         return fold(lemma if isinstance(lemma, str) else text)
 
     def rows_for(self, orths: np.ndarray) -> np.ndarray:
-        """Rows for an array of orth hashes: one dictionary look-up per distinct word."""
+        """Rows for an array of orth hashes: a binary search in the sorted known hashes;
+        only words not seen before are looked at in Python."""
+        orths = np.asarray(orths, dtype=np.uint64).reshape(-1)
         if len(orths) == 0:
             return np.zeros(0, dtype=np.int64)
-        uniq, inverse = np.unique(orths, return_inverse=True)
-        row_of = self._row_of
-        rows = np.fromiter((row_of[h] if h in row_of else self._add(h) for h in uniq.tolist()),
-                           dtype=np.int64, count=len(uniq))
-        return rows[inverse.reshape(-1)]
+        known = self._sorted_orths
+        pos = np.searchsorted(known, orths)
+        found = known[np.minimum(pos, len(known) - 1)] == orths if len(known) else np.zeros(len(orths), bool)
+        if not found.all():
+            self._extend(np.unique(orths[~found]))
+            return self.rows_for(orths)
+        return self._sorted_rows[pos]
+
+    def _extend(self, new: np.ndarray) -> None:
+        """Add rows for the sorted, unseen hashes ``new`` (in that order) to the search table."""
+        rows = np.fromiter((self._add(h) for h in new.tolist()), dtype=np.int64, count=len(new))
+        at = np.searchsorted(self._sorted_orths, new)
+        self._sorted_orths = np.insert(self._sorted_orths, at, new)
+        self._sorted_rows = np.insert(self._sorted_rows, at, rows)
 
     def array(self, name: str) -> np.ndarray:
-        """The per-row array ``form``, ``lemma``, ``exact``, ``flags``, ``form_hash`` or ``lemma_hash``."""
+        """The per-row array ``form``, ``lemma``, ``exact``, ``lower``, ``flags``, ``length``,
+        ``form_hash`` or ``lemma_hash``."""
         arr = self._arrays.get(name)
         if arr is None or len(arr) != len(self.texts):
             dtype = np.uint64 if name.endswith("hash") else np.int64
@@ -131,6 +148,7 @@ class Lexicon:
         self._length.append(len(text))
         self._form_hash.append(self._strings.add(form))
         self._lemma_hash.append(self._strings.add(lemma))
+        self._lower.append(self.key(text.lower()))  # spaCy's LOWER, for token-pattern filters
         return row
 
     def _flags_of(self, text: str) -> int:
@@ -190,35 +208,37 @@ class Pipeline:
 
     def tokenize(self, text: str) -> Tokens:
         """Tokenise ``text`` (already masked: markup and line breaks as spaces)."""
-        from spacy.attrs import IDX, IS_SPACE, LEMMA, ORTH
+        from spacy.attrs import IDX, IS_SPACE, ORTH
 
         doc: Doc = self.nlp(text) if self.trained else self.nlp.tokenizer(text)
-        arr = doc.to_array([ORTH, IDX, IS_SPACE]).astype(np.int64, copy=False) if len(doc) else np.zeros((0, 3), np.int64)
-        keep = np.nonzero(arr[:, 2] == 0)[0] if len(doc) else np.zeros(0, np.int64)
-        orths = doc.to_array([ORTH])[keep] if len(doc) else np.zeros(0, np.uint64)
         lex = self.lexicon
-        rows = lex.rows_for(orths)
-        starts = arr[keep, 1]
-        lengths = lex.array("length")[rows] if len(rows) else np.zeros(0, np.int64)
-        if self.trained and len(doc):
+        if not len(doc):
+            empty = np.zeros(0, np.int64)
+            return Tokens(empty, empty, empty, empty, doc, empty, empty, empty)
+        arr = doc.to_array([ORTH, IDX, IS_SPACE])
+        doc_rows = lex.rows_for(arr[:, 0])
+        doc_starts = arr[:, 1].astype(np.int64)
+        keep = np.flatnonzero(arr[:, 2] == 0)
+        rows = doc_rows[keep]
+        starts = doc_starts[keep]
+        if self.trained:
             lemmas = np.fromiter((lex.key(fold(doc[i].lemma_ or doc[i].text)) for i in keep.tolist()),
                                  dtype=np.int64, count=len(keep))
         else:
-            lemmas = lex.array("lemma")[rows] if len(rows) else np.zeros(0, np.int64)
-        return Tokens(starts=starts, ends=starts + lengths, rows=rows, lemmas=lemmas, doc=doc, spacy_index=keep)
+            lemmas = lex.array("lemma")[rows]
+        return Tokens(starts=starts, ends=starts + lex.array("length")[rows], rows=rows, lemmas=lemmas, doc=doc,
+                      spacy_index=keep, doc_rows=doc_rows, doc_starts=doc_starts)
 
     def set_token_attrs(self, tokens: Tokens) -> None:
         """Give the spaCy Doc folded NORM and LEMMA values, for token patterns."""
-        from spacy.attrs import LEMMA, NORM, ORTH
+        from spacy.attrs import LEMMA, NORM
 
         doc = tokens.doc
-        if not len(doc):
-            return
+        if not len(doc) or self.trained:
+            return  # a trained model's own lemmas and norms stay
         lex = self.lexicon
-        rows = lex.rows_for(doc.to_array([ORTH]))
+        rows = tokens.doc_rows
         values = np.stack([lex.array("lemma_hash")[rows], lex.array("form_hash")[rows]], axis=1)
-        if self.trained:
-            return  # the model's own lemmas stay; NORM is the model's
         doc.from_array([LEMMA, NORM], values)
 
 

@@ -136,6 +136,7 @@ class Segmentation:
     tokens: Tokens
     heading_chains: dict[int, tuple[int, ...]]  # heading start -> starts of it and its ancestors
     masked_body: str  # the text after the front matter with markup blanked out (same offsets)
+    token_spans: tuple[np.ndarray, np.ndarray]  # per segment, its first token and its last token + 1
 
 
 def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
@@ -148,16 +149,24 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
     if doc.body_start:
         tokens.starts += doc.body_start
         tokens.ends += doc.body_start
-    flags = pipeline.lexicon.array("flags")[tokens.rows] if len(tokens.rows) else np.zeros(0, np.int64)
-    newlines = [i for i, c in enumerate(text) if c == "\n"] if len(text) < 4096 else \
-        np.flatnonzero(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32) == 10).tolist()
+        if tokens.doc_starts is not None:
+            tokens.doc_starts += doc.body_start
+    flag_array = pipeline.lexicon.array("flags")[tokens.rows]
+    # Tokens that may end a sentence; Python lists, as the sentence rules look at tokens one by one.
+    breaks = (flag_array & (TERMINAL | DOTTED | SUPER)).nonzero()[0].tolist()
+    tok = _TokenLists(flag_array.tolist(), tokens.starts.tolist(), tokens.ends.tolist(), breaks)
+    newlines = [m.start() for m in _NEWLINE.finditer(text)]
+    block_starts = np.fromiter((b.start for b in blocks), np.int64, len(blocks))
+    block_ends = np.fromiter((b.end for b in blocks), np.int64, len(blocks))
+    first_tokens = np.searchsorted(tokens.starts, block_starts, "left").tolist()
+    end_tokens = np.searchsorted(tokens.starts, block_ends, "left").tolist()
     segments: list[Segment] = []
     headings: list[tuple[int, str, int]] = []  # open headings: (level, text, start)
     chains: dict[int, tuple[int, ...]] = {}
     paragraph = 0
-    for block in blocks:
-        a = int(np.searchsorted(tokens.starts, block.start, "left"))
-        b = int(np.searchsorted(tokens.starts, block.end, "left"))
+    firsts: list[int] = []
+    lasts: list[int] = []
+    for block, a, b in zip(blocks, first_tokens, end_tokens):
         if a >= b:
             continue
         paragraph += 1
@@ -167,21 +176,37 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
                 headings.pop()
             headings.append((level, text[block.start:block.end], block.start))
             chains[block.start] = tuple(h[2] for h in headings)
-        spans = [(a, b)] if block.kind in ("heading", "table_row", "lines") else _sentences(tokens, flags, a, b)
+        spans = [(a, b)] if block.kind in ("heading", "table_row", "lines") else _sentences(tok, a, b)
         if block.kind == "footnote" and _REFERENCE.match(_footnote_content(text, block)):
             spans = [(a, b)]  # a bibliographic reference stays whole
-        kind = {"paragraph": "sentence", "lines": "sentence"}.get(block.kind, block.kind)
-        section = headings[-1] if headings else None
+        kind = _SEGMENT_KIND.get(block.kind, block.kind)
+        section, section_start = (headings[-1][1], headings[-1][2]) if headings else (None, None)
+        item = paragraph if block.kind == "list_item" else None
         for s, e in spans:
-            start, end = int(tokens.starts[s]), int(tokens.ends[e - 1])
+            firsts.append(s)
+            lasts.append(e)
+            start, end = tok.starts[s], tok.ends[e - 1]
             segments.append(Segment(
                 doc=doc.id, id=f"{doc.id}#{len(segments) + 1}", start=start, end=end,
                 line=bisect.bisect_right(newlines, start - 1) + 1 if newlines else 1,
-                kind=kind, paragraph=paragraph,
-                section=section[1] if section else None, section_start=section[2] if section else None,
-                item=paragraph if block.kind == "list_item" else None,
+                kind=kind, paragraph=paragraph, section=section, section_start=section_start, item=item,
             ))
-    return Segmentation(segments, tokens, chains, masked_body)
+    return Segmentation(segments, tokens, chains, masked_body, (np.array(firsts, np.int64), np.array(lasts, np.int64)))
+
+
+_SEGMENT_KIND = {"paragraph": "sentence", "lines": "sentence"}
+_NEWLINE = re.compile("\n")
+
+
+@dataclass(slots=True)
+class _TokenLists:
+    """A document's token flags and offsets as Python lists, and the sorted indexes of the
+    tokens that may end a sentence (terminal punctuation, dotted words, footnote marks)."""
+
+    flags: list[int]
+    starts: list[int]
+    ends: list[int]
+    breaks: list[int]
 
 
 def _footnote_content(text: str, block: Block) -> str:
@@ -189,28 +214,28 @@ def _footnote_content(text: str, block: Block) -> str:
     return re.sub(r"^\[\^[^\]]+\]:\s*", "", content)
 
 
-def _sentences(tok: Tokens, flags: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+def _sentences(tok: _TokenLists, a: int, b: int) -> list[tuple[int, int]]:
     """Sentence spans (token index ranges) within tokens ``a:b`` of one block."""
-    candidates = np.flatnonzero(flags[a:b - 1] & (TERMINAL | DOTTED | SUPER)) + a
-    if len(candidates) == 0:
+    lo, hi = bisect.bisect_left(tok.breaks, a), bisect.bisect_left(tok.breaks, b - 1)
+    if lo == hi:
         return [(a, b)]
-    starts, ends = tok.starts, tok.ends
+    flags, starts, ends = tok.flags, tok.starts, tok.ends
     spans: list[tuple[int, int]] = []
     begin = a
     skip_to = a
-    for i in candidates.tolist():
+    for i in tok.breaks[lo:hi]:
         if i < skip_to:
             continue
-        f = int(flags[i])
+        f = flags[i]
         j = i + 1
         while j < b and flags[j] & (CLOSER | TERMINAL | SUPER) and not (flags[j] & OPENER and starts[j] > ends[j - 1]):
             j += 1
         if j >= b:
             break
-        nxt = int(flags[j])
-        prev = int(flags[i - 1]) if i > begin and ends[i - 1] == starts[i] else 0
+        nxt = flags[j]
+        prev = flags[i - 1] if i > begin and ends[i - 1] == starts[i] else 0
         if f & TERMINAL:
-            if prev & (ABBREV | INITIAL) and tok_text_is_dot(tok, i):
+            if prev & (ABBREV | INITIAL) and ends[i] - starts[i] == 1:  # a full stop after an abbreviation
                 if not (prev & FINAL_ABBREV and nxt & STOP_TITLE):
                     continue
             starts_sentence = nxt & UPPER or (nxt & OPENER and j + 1 < b and flags[j + 1] & UPPER)
@@ -228,7 +253,3 @@ def _sentences(tok: Tokens, flags: np.ndarray, a: int, b: int) -> list[tuple[int
         begin = skip_to = j
     spans.append((begin, b))
     return spans
-
-
-def tok_text_is_dot(tok: Tokens, i: int) -> bool:
-    return int(tok.ends[i] - tok.starts[i]) == 1
