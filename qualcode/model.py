@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+def _reduce(self: Any) -> tuple:
+    """Pickle as (class, field values): several times faster than the default for slotted
+    dataclasses, which matters when coded segments travel back from worker processes."""
+    return (type(self), tuple(getattr(self, name) for name in self.__slots__))
+
+
 SegmentKind = Literal["heading", "sentence", "list_item", "table_row", "footnote"]
 SEGMENT_KINDS: tuple[str, ...] = ("heading", "sentence", "list_item", "table_row", "footnote")
 
@@ -41,6 +47,8 @@ class Segment:
     is that item's paragraph number; ``section`` is the enclosing heading's text.
     """
 
+    __reduce__ = _reduce
+
     doc: str
     id: str
     start: int
@@ -61,6 +69,8 @@ class Match:
     ``tokens:[...]``), ``rule`` where it is written (``codebook.yaml:57:9``).
     """
 
+    __reduce__ = _reduce
+
     code: str
     pattern: str
     rule: str
@@ -79,6 +89,8 @@ class CodedSegment:
     not name itself. ``matches`` are the code applications, ``case_matches`` the case
     namings, both sorted by position.
     """
+
+    __reduce__ = _reduce
 
     segment: Segment
     text: str
