@@ -18,8 +18,10 @@ are resolved leftmost-longest, so "Nuevo León" is not also "León".
 """
 from __future__ import annotations
 
+import gc
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -147,13 +149,6 @@ class _TokenPattern:
         after = None if any(w is None for w in widths[k:]) else sum(widths[k:])
         return cls(spec_index, matcher, space, keys, before, after, required)
 
-    def plausible(self, keys: dict[str, list[int]], a: int, b: int) -> bool:
-        """Whether spaCy tokens ``a:b`` hold a token for each required literal of the pattern."""
-        for space, accepted in self.required:
-            if accepted.isdisjoint(keys[space][a:b]):
-                return False
-        return True
-
 
 # Token attribute -> (Lexicon array holding the attribute's value as a key, key of a pattern value).
 # Valid for the offline pipeline, whose Doc gets LEMMA and NORM from the Lexicon (set_token_attrs).
@@ -185,6 +180,107 @@ def _required_keys(pattern: list[dict[str, Any]], lex: Any) -> tuple[tuple[str, 
                 continue
             out.append((space, frozenset(key(lex, v) for v in values)))
     return tuple(out)
+
+
+class _TokenPatternIndex:
+    """The token patterns as arrays, so that choosing the windows to give the Matcher is
+    array work: which patterns each anchor key starts, how far each pattern reaches around
+    its anchor (-1: to the segment's edge), and per vocabulary entry a bit set of the
+    required literals (``_TokenPattern.required``) that the word satisfies."""
+
+    def __init__(self, patterns: list[_TokenPattern]):
+        self.patterns = patterns
+        self.before = np.array([-1 if tp.before is None else tp.before for tp in patterns], dtype=np.int64)
+        self.after = np.array([-1 if tp.after is None else tp.after for tp in patterns], dtype=np.int64)
+        self.unanchored = np.array([t for t, tp in enumerate(patterns) if tp.anchor_keys is None], dtype=np.int64)
+        self.anchors: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for space in ("lemma", "form"):  # per key space: sorted keys, and each key's run of pattern ids
+            pairs = sorted((k, t) for t, tp in enumerate(patterns) if tp.space == space and tp.anchor_keys is not None
+                           for k in tp.anchor_keys.tolist())
+            keys, count = np.unique(np.array([k for k, _ in pairs], dtype=np.int64), return_counts=True)
+            self.anchors.append((keys, np.cumsum(count) - count, count, np.array([t for _, t in pairs], np.int64)))
+        requirements: dict[tuple[str, frozenset[int]], int] = {}
+        for tp in patterns:
+            for r in tp.required:
+                requirements.setdefault(r, len(requirements))
+        self.words = (len(requirements) + 63) // 64  # uint64 words per bit set
+        self._bits: dict[str, dict[int, int]] = {}  # key space -> key -> the requirements it meets
+        for (space, keys), r in requirements.items():
+            table = self._bits.setdefault(space, {})
+            for key in keys:
+                table[key] = table.get(key, 0) | 1 << r
+        need = [sum(1 << requirements[r] for r in set(tp.required)) for tp in patterns]
+        self.need = np.array([self._split(bits) for bits in need], dtype=np.uint64).reshape(len(patterns), self.words)
+        self.need_folded = np.array([_fold64(bits) for bits in need], dtype=np.uint64)
+        self._row_bits = np.zeros((0, self.words), dtype=np.uint64)
+        self._row_folded = np.zeros(0, dtype=np.uint64)  # the bit sets folded to 64 bits, a quick first test
+
+    def _split(self, bits: int) -> list[int]:
+        """A bit set as ``words`` uint64 values."""
+        return [bits >> (64 * w) & 0xFFFFFFFFFFFFFFFF for w in range(self.words)]
+
+    def _extend_rows(self, lex: Any) -> None:
+        """Requirement bits for the vocabulary entries added since the last call."""
+        n, have = len(lex.texts), len(self._row_folded)
+        if n <= have:
+            return
+        bits = [0] * (n - have)
+        for space, table in self._bits.items():
+            bits = [b | table.get(k, 0) for b, k in zip(bits, lex.array(space)[have:n].tolist())]
+        new = np.array([self._split(b) for b in bits], dtype=np.uint64).reshape(-1, self.words)
+        self._row_bits = np.concatenate([self._row_bits, new])
+        self._row_folded = np.concatenate([self._row_folded, np.array([_fold64(b) for b in bits], np.uint64)])
+
+    def candidates(self, anchors: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pattern ids, anchor tokens): each pattern anchored at each of the tokens
+        ``anchors``, whose lemma and form keys are the rows of ``keys``."""
+        ids, tokens = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for (table, ptr, count, flat), values in zip(self.anchors, keys):
+            if not len(table):
+                continue
+            at = np.minimum(np.searchsorted(table, values), len(table) - 1)
+            hit = table[at] == values
+            group = at[hit]
+            n = count[group]
+            tokens.append(np.repeat(anchors[hit], n))
+            ids.append(flat[np.repeat(ptr[group] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))])
+        return np.concatenate(ids), np.concatenate(tokens)
+
+    def plausible(self, ids: np.ndarray, da: np.ndarray, db: np.ndarray, rows: np.ndarray, lex: Any) -> np.ndarray:
+        """Which windows (pattern ``ids`` over the spaCy tokens ``da:db`` of a Doc whose
+        tokens have vocabulary ``rows``) hold a token for each required literal. The bit
+        sets folded to 64 bits rule out most windows; the full ones check the rest."""
+        ok = np.ones(len(ids), dtype=bool)
+        if not self.words or not len(ids):
+            return ok
+        self._extend_rows(lex)
+        folded = self._row_folded[rows]
+        some = folded.nonzero()[0]  # the tokens that meet any requirement
+        need = self.need_folded[ids]
+        ok = (_window_or(folded[some], some, da, db) & need) == need
+        maybe = ok.nonzero()[0]
+        need = self.need[ids[maybe]]
+        ok[maybe] = ((_window_or(self._row_bits[rows[some]], some, da[maybe], db[maybe]) & need) == need).all(axis=1)
+        return ok
+
+
+def _window_or(values: np.ndarray, at: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each pair of ``a`` and ``b``, the bitwise OR of the ``values`` (rows) of the
+    tokens ``a:b``, given only for the tokens ``at`` (sorted) that have any bit set."""
+    packed = np.concatenate([values, np.zeros((1, *values.shape[1:]), values.dtype)])
+    lo, hi = np.searchsorted(at, a), np.searchsorted(at, b)
+    out = np.bitwise_or.reduceat(packed, np.stack([lo, hi], 1).ravel(), axis=0)[::2]
+    out[lo == hi] = 0
+    return out
+
+
+def _fold64(bits: int) -> int:
+    """A bit set folded onto 64 bits (bit ``r`` onto bit ``r % 64``)."""
+    out = 0
+    while bits:
+        out |= bits & 0xFFFFFFFFFFFFFFFF
+        bits >>= 64
+    return out
 
 
 # What a pattern's match does (CompiledCodebook._roles).
@@ -247,16 +343,8 @@ class CompiledCodebook:
             raise CodebookError(problems)
         self._sequences.freeze()
         self._token_patterns = [_TokenPattern.build(i, pattern, self.pipeline) for i, pattern in token_patterns]
-        self._anchored_lemma: dict[int, list[_TokenPattern]] = {}
-        self._anchored_form: dict[int, list[_TokenPattern]] = {}
-        self._unanchored = [tp for tp in self._token_patterns if tp.anchor_keys is None]
-        for tp in self._token_patterns:
-            table = self._anchored_lemma if tp.space == "lemma" else self._anchored_form
-            for key in (tp.anchor_keys.tolist() if tp.anchor_keys is not None else ()):
-                table.setdefault(key, []).append(tp)
-        self._lemma_anchor_keys = np.array(sorted(self._anchored_lemma), dtype=np.int64)
-        self._form_anchor_keys = np.array(sorted(self._anchored_form), dtype=np.int64)
-        self._required_spaces = sorted({space for tp in self._token_patterns for space, _ in tp.required})
+        self._patterns = _TokenPatternIndex(self._token_patterns)
+        self._lemma_anchor_keys, self._form_anchor_keys = (table for table, *_ in self._patterns.anchors)
         self._row_marks = np.zeros(0, dtype=np.int64)
         self._row_groups = np.zeros((0, len(_SPACES)), dtype=np.int64)
         self._ancestors = {c: self.codebook.code_ancestors(c) for c in self.codebook.codes}
@@ -373,38 +461,29 @@ class CompiledCodebook:
         token (a required word of the pattern), never over the whole document, and only on
         windows that hold every required literal token of the pattern."""
         tok = seg.tokens
+        index = self._patterns
         first_tok, end_tok = seg.token_spans
         anchors = (marks & (_LEMMA_ANCHOR | _FORM_ANCHOR)).nonzero()[0]
-        anchor_seg = np.searchsorted(tok.starts[first_tok], tok.starts[anchors], "right") - 1
-        candidates: list[tuple[_TokenPattern, int, int]] = []  # (pattern, anchor token, its segment)
-        lemma_tps, form_tps = self._anchored_lemma, self._anchored_form
-        for p, k, lemma, form in zip(anchors.tolist(), anchor_seg.tolist(), keys[0, anchors].tolist(),
-                                     keys[1, anchors].tolist()):
-            candidates.extend((tp, p, k) for tp in lemma_tps.get(lemma, ()))
-            candidates.extend((tp, p, k) for tp in form_tps.get(form, ()))
-        if self._unanchored:
-            for k in (first_tok < end_tok).nonzero()[0].tolist():
-                candidates.extend((tp, int(first_tok[k]), k) for tp in self._unanchored)
-        if not candidates:
-            return []
-        firsts, ends, spacy_index = first_tok.tolist(), end_tok.tolist(), tok.spacy_index.tolist()
-        lex = self.pipeline.lexicon
-        required = {space: lex.array(space)[tok.doc_rows].tolist() for space in self._required_spaces}
-        done: set[tuple[int, int, int]] = set()
-        windows: list[tuple[_TokenPattern, int, int]] = []
-        for tp, p, k in candidates:
-            if k < 0:
-                continue
-            lo, hi = firsts[k], ends[k]
-            a = lo if tp.before is None else max(lo, p - tp.before)
-            b = hi if tp.after is None else min(hi, p + tp.after)
-            if a >= b or (tp.spec_index, a, b) in done:
-                continue
-            done.add((tp.spec_index, a, b))
-            da, db = spacy_index[a], spacy_index[b - 1] + 1
-            if tp.plausible(required, da, db):
-                windows.append((tp, da, db))
-        return self._run_matchers(seg, windows)
+        ids, at = index.candidates(anchors, keys[:2, anchors])
+        k = np.searchsorted(tok.starts[first_tok], tok.starts[at], "right") - 1  # the anchor's segment
+        ids, at, k = ids[k >= 0], at[k >= 0], k[k >= 0]
+        lo, hi = first_tok[k], end_tok[k]
+        before, after = index.before[ids], index.after[ids]
+        a = np.where(before < 0, lo, np.maximum(lo, at - before))
+        b = np.where(after < 0, hi, np.minimum(hi, at + after))
+        if len(index.unanchored):  # windows of whole segments
+            nonempty = (first_tok < end_tok).nonzero()[0]
+            ids = np.concatenate([ids, np.repeat(index.unanchored, len(nonempty))])
+            a = np.concatenate([a, np.tile(first_tok[nonempty], len(index.unanchored))])
+            b = np.concatenate([b, np.tile(end_tok[nonempty], len(index.unanchored))])
+        n = len(tok.starts) + 1
+        window = np.unique(((ids * n + a) * n + b)[a < b])  # each (pattern, window) once
+        ids, a, b = window // (n * n), window // n % n, window % n
+        da, db = tok.spacy_index[a], tok.spacy_index[b - 1] + 1
+        ok = index.plausible(ids, da, db, tok.doc_rows, self.pipeline.lexicon)
+        patterns = index.patterns
+        return self._run_matchers(seg, [(patterns[t], x, y) for t, x, y in
+                                        zip(ids[ok].tolist(), da[ok].tolist(), db[ok].tolist())])
 
     def _run_matchers(self, seg: Segmentation, windows: list[tuple[_TokenPattern, int, int]]) -> list[tuple[int, int, int]]:
         """(spec index, start, end) of the matches of each pattern in its spaCy-token window."""
@@ -641,11 +720,26 @@ def code_corpus(documents: Sequence[Document], compiled: CompiledCodebook, *, jo
         return []
     out: list[CodedSegment] = []
     total = len(documents)
-    for n, (doc, coded) in enumerate(zip(documents, _map(documents, compiled, jobs)), 1):
-        out.extend(coded)
-        if progress is not None:
-            progress(n, total, doc)
+    with _gc_paused():
+        for n, (doc, coded) in enumerate(zip(documents, _map(documents, compiled, jobs)), 1):
+            out.extend(coded)
+            if progress is not None:
+                progress(n, total, doc)
     return out
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: coding makes no reference cycles, but its many
+    long-lived result objects make each full collection slower (about a tenth of the
+    time of a large corpus). Reference counting still frees everything else."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _map(documents: Sequence[Document], compiled: CompiledCodebook, jobs: int) -> Iterator[list[CodedSegment]]:

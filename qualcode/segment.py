@@ -25,7 +25,12 @@ _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(?=\S)")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])[ \t]+(?=\S)")
 _FOOTNOTE = re.compile(rf"^[ \t]*(?:[{SUPERSCRIPTS}]+|\[\^[^\]\s]+\]:)[ \t]*(?=\S)")
 _TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
-_MASK = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>|[*_`|\\\r\n\t]|^[ \t]{0,3}#{1,6}[ \t]|^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]", re.M)
+# What ``mask`` blanks: HTML tags, single markup characters and line breaks, and heading
+# and list markers at the start of a line (after a line break) unless the line starts with
+# one of the single characters, which are blanked alone then.
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>")
+_MARKUP_CHARS = "*_`|\\\r\n\t"
+_LINE_MARKER = re.compile(r"\n(?![*_`|\\\r\n\t])(?:[ \t]{0,3}#{1,6}[ \t]|[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t])")
 _REFERENCE = re.compile(r"^[A-Z][\w'’-]+,?\s+(?:(?:[A-Z]\.\s?)+|[A-Z][a-z]+\.\s)")
 _WORD = re.compile(r"\S+")
 
@@ -42,7 +47,17 @@ class Block:
 
 def mask(text: str) -> str:
     """``text`` with markup, list markers and line breaks replaced by spaces (same length)."""
-    return _MASK.sub(lambda m: " " * len(m.group()), text)
+    text = _LINE_MARKER.sub(_blank, "\n" + text)[1:]  # a leading line break makes the first line one too
+    if "<" in text:
+        text = _TAG.sub(_blank, text)
+    for c in _MARKUP_CHARS:
+        if c in text:
+            text = text.replace(c, " ")
+    return text
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * (m.end() - m.start())
 
 
 def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str | None = None) -> list[Block]:
