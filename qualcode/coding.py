@@ -748,6 +748,10 @@ def _map(documents: Sequence[Document], compiled: CompiledCodebook, jobs: int) -
         return
     import multiprocessing as mp
 
+    if "fork" not in mp.get_all_start_methods():
+        warnings.warn("this platform cannot fork worker processes: coding with one process", stacklevel=3)
+        yield from (compiled.code(d) for d in documents)
+        return
     global _WORKER, _DOCUMENTS
     _WORKER, _DOCUMENTS = compiled, documents  # inherited by the forked workers, never pickled
     ctx = mp.get_context("fork")
