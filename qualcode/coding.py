@@ -30,13 +30,12 @@ import numpy as np
 
 from .codebook import LoadedCodebook, PatternSpec, load_codebook
 from .errors import CodebookError, CorpusError, Problem
-from .model import CodedSegment, Codebook, Document, Match, Segment
+from .model import CodedSegment, Codebook, Document, Match, Segment, fast_constructor
 from .pipeline import Pipeline, fold
 from .segment import Segmentation, segment_document
 
+_match, _coded, _segment = (fast_constructor(cls) for cls in (Match, CodedSegment, Segment))
 _FOLDED_ATTRS = ("LEMMA", "NORM")
-# Bits of the per-vocabulary-entry anchor marks (CompiledCodebook._row_tables).
-_LEMMA_ANCHOR, _FORM_ANCHOR = 8, 16
 _SPACES = ("term", "name", "exact")  # the key space of each kind: lemma, form, exact keys
 
 
@@ -84,14 +83,10 @@ class _SequenceIndex:
 
     def find(self, keys: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(spec indexes, first tokens, last tokens + 1) of every match. ``keys`` and
-        ``groups`` have a row per key space and a column per token."""
-        spaces, n = keys.shape
-        w = self.width
-        padded_keys = np.full((spaces, n + w), -1, dtype=np.int64)
-        padded_keys[:, :n] = keys
-        padded_groups = np.full((spaces, n + w), -1, dtype=np.int64)
-        padded_groups[:, :n] = groups
-        flat_keys, flat_groups = padded_keys.ravel(), padded_groups.ravel()
+        ``groups`` have a row per key space and a column per token, and end with ``width``
+        columns of -1 (so that no pattern runs past the last token)."""
+        n, w = keys.shape[1], self.width
+        flat_keys, flat_groups = keys.ravel(), groups.ravel()
         cand = (flat_groups >= 0).nonzero()[0]
         group = flat_groups[cand]
         count = self._count[group]
@@ -100,7 +95,7 @@ class _SequenceIndex:
         window = flat_keys[pos[:, None] + np.arange(w)]
         ok = ((window == self._keys[row]) | self._tail[row]).all(axis=1)
         pos, row = pos[ok], row[ok]
-        a = pos % (n + w)
+        a = pos % n
         return self._spec[row], a, a + self._length[row]
 
 
@@ -184,7 +179,8 @@ def _required_keys(pattern: list[dict[str, Any]], lex: Any) -> tuple[tuple[str, 
 
 class _TokenPatternIndex:
     """The token patterns as arrays, so that choosing the windows to give the Matcher is
-    array work: which patterns each anchor key starts, how far each pattern reaches around
+    array work: which patterns each anchor key starts (in groups, numbered across the key
+    spaces lemma and form, as in _SequenceIndex), how far each pattern reaches around
     its anchor (-1: to the segment's edge), and per vocabulary entry a bit set of the
     required literals (``_TokenPattern.required``) that the word satisfies."""
 
@@ -193,12 +189,20 @@ class _TokenPatternIndex:
         self.before = np.array([-1 if tp.before is None else tp.before for tp in patterns], dtype=np.int64)
         self.after = np.array([-1 if tp.after is None else tp.after for tp in patterns], dtype=np.int64)
         self.unanchored = np.array([t for t, tp in enumerate(patterns) if tp.anchor_keys is None], dtype=np.int64)
-        self.anchors: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        for space in ("lemma", "form"):  # per key space: sorted keys, and each key's run of pattern ids
-            pairs = sorted((k, t) for t, tp in enumerate(patterns) if tp.space == space and tp.anchor_keys is not None
-                           for k in tp.anchor_keys.tolist())
-            keys, count = np.unique(np.array([k for k, _ in pairs], dtype=np.int64), return_counts=True)
-            self.anchors.append((keys, np.cumsum(count) - count, count, np.array([t for _, t in pairs], np.int64)))
+        self.anchor_keys: list[np.ndarray] = []  # per key space: the sorted anchor keys, one group each
+        pairs: list[tuple[int, int]] = []  # (group, pattern id)
+        for space in ("lemma", "form"):
+            space_pairs = sorted((k, t) for t, tp in enumerate(patterns) if tp.space == space
+                                 and tp.anchor_keys is not None for k in tp.anchor_keys.tolist())
+            keys = sorted({k for k, _ in space_pairs})
+            base = sum(len(k) for k in self.anchor_keys)  # groups are numbered across the spaces
+            group = {k: g for g, k in enumerate(keys, base)}
+            pairs += [(group[k], t) for k, t in space_pairs]
+            self.anchor_keys.append(np.array(keys, dtype=np.int64))
+        self._group_count = np.bincount(np.array([g for g, _ in pairs], dtype=np.int64),
+                                        minlength=sum(len(k) for k in self.anchor_keys))
+        self._group_ptr = np.cumsum(self._group_count) - self._group_count  # each group's run of ...
+        self._group_patterns = np.array([t for _, t in pairs], dtype=np.int64)  # ... pattern ids
         requirements: dict[tuple[str, frozenset[int]], int] = {}
         for tp in patterns:
             for r in tp.required:
@@ -231,47 +235,50 @@ class _TokenPatternIndex:
         self._row_bits = np.concatenate([self._row_bits, new])
         self._row_folded = np.concatenate([self._row_folded, np.array([_fold64(b) for b in bits], np.uint64)])
 
-    def candidates(self, anchors: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(pattern ids, anchor tokens): each pattern anchored at each of the tokens
-        ``anchors``, whose lemma and form keys are the rows of ``keys``."""
-        ids, tokens = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-        for (table, ptr, count, flat), values in zip(self.anchors, keys):
-            if not len(table):
-                continue
-            at = np.minimum(np.searchsorted(table, values), len(table) - 1)
-            hit = table[at] == values
-            group = at[hit]
-            n = count[group]
-            tokens.append(np.repeat(anchors[hit], n))
-            ids.append(flat[np.repeat(ptr[group] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))])
-        return np.concatenate(ids), np.concatenate(tokens)
+    def groups(self, space: int, keys: np.ndarray) -> np.ndarray:
+        """The anchor group of each of ``keys`` in key space ``space`` (0: lemma, 1: form), or -1."""
+        table = self.anchor_keys[space]
+        if not len(table):
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+        return np.where(table[at] == keys, at + space * len(self.anchor_keys[0]), -1)
+
+    def candidates(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pattern ids, anchor tokens): each pattern anchored at each token, given the
+        anchor groups of the tokens (a row per key space, a column per token)."""
+        flat = groups.ravel()
+        hit = (flat >= 0).nonzero()[0]
+        group = flat[hit]
+        count = self._group_count[group]
+        tokens = np.repeat(hit % groups.shape[1], count)
+        first = np.repeat(self._group_ptr[group] - (np.cumsum(count) - count), count)
+        return self._group_patterns[first + np.arange(len(tokens))], tokens
 
     def plausible(self, ids: np.ndarray, da: np.ndarray, db: np.ndarray, rows: np.ndarray, lex: Any) -> np.ndarray:
         """Which windows (pattern ``ids`` over the spaCy tokens ``da:db`` of a Doc whose
         tokens have vocabulary ``rows``) hold a token for each required literal. The bit
-        sets folded to 64 bits rule out most windows; the full ones check the rest."""
+        sets folded to 64 bits rule out most windows; the full ones check the rest.
+        Windows sorted by position are the fastest (see :func:`_window_or`)."""
         ok = np.ones(len(ids), dtype=bool)
         if not self.words or not len(ids):
             return ok
         self._extend_rows(lex)
-        folded = self._row_folded[rows]
-        some = folded.nonzero()[0]  # the tokens that meet any requirement
         need = self.need_folded[ids]
-        ok = (_window_or(folded[some], some, da, db) & need) == need
+        ok = (_window_or(self._row_folded[rows], da, db) & need) == need
         maybe = ok.nonzero()[0]
         need = self.need[ids[maybe]]
-        ok[maybe] = ((_window_or(self._row_bits[rows[some]], some, da[maybe], db[maybe]) & need) == need).all(axis=1)
+        ok[maybe] = ((_window_or(self._row_bits[rows], da[maybe], db[maybe]) & need) == need).all(axis=1)
         return ok
 
 
-def _window_or(values: np.ndarray, at: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each pair of ``a`` and ``b``, the bitwise OR of the ``values`` (rows) of the
-    tokens ``a:b``, given only for the tokens ``at`` (sorted) that have any bit set."""
+def _window_or(values: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each pair of ``a`` < ``b``, the bitwise OR of the ``values`` (rows) ``a:b``.
+    ``reduceat`` also reduces the gap from each ``b`` to the next ``a``: with the pairs
+    sorted by ``a``, the gaps add up to at most the length of ``values``."""
     packed = np.concatenate([values, np.zeros((1, *values.shape[1:]), values.dtype)])
-    lo, hi = np.searchsorted(at, a), np.searchsorted(at, b)
-    out = np.bitwise_or.reduceat(packed, np.stack([lo, hi], 1).ravel(), axis=0)[::2]
-    out[lo == hi] = 0
-    return out
+    bounds = np.empty(2 * len(a), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = a, b
+    return np.bitwise_or.reduceat(packed, bounds, axis=0)[::2]
 
 
 def _fold64(bits: int) -> int:
@@ -344,9 +351,9 @@ class CompiledCodebook:
         self._sequences.freeze()
         self._token_patterns = [_TokenPattern.build(i, pattern, self.pipeline) for i, pattern in token_patterns]
         self._patterns = _TokenPatternIndex(self._token_patterns)
-        self._lemma_anchor_keys, self._form_anchor_keys = (table for table, *_ in self._patterns.anchors)
-        self._row_marks = np.zeros(0, dtype=np.int64)
-        self._row_groups = np.zeros((0, len(_SPACES)), dtype=np.int64)
+        # Per vocabulary row (see _row_tables), and a last column for padding.
+        self._row_anchors = np.full((2, 1), -1, dtype=np.int64)
+        self._row_keys = self._row_groups = np.full((len(_SPACES), 1), -1, dtype=np.int64)
         self._ancestors = {c: self.codebook.code_ancestors(c) for c in self.codebook.codes}
         self._code_order = {c: n for n, c in enumerate(self.codebook.codes)}
         self._case_order = {c: n for n, c in enumerate(self.codebook.cases)}
@@ -364,14 +371,15 @@ class CompiledCodebook:
                                dtype=np.int64)
         self._owners = np.array([(cases if s.for_case else codes).get(s.owner, -1) for s in self.specs],
                                 dtype=np.int64)
+        self._owner_list = self._owners.tolist()
         self._labels = [s.label for s in self.specs]
         self.spec_index = {s.rule: i for i, s in enumerate(self.specs)}  # a match's rule -> its pattern
         self._rules = [s.rule for s in self.specs]
         self._code_names = list(codes)
         self._case_names = list(cases)
         self._code_bits = [sum(1 << codes[a] for a in (c, *self._ancestors[c]) if a in codes) for c in codes]
-        self._code_sets: dict[int, tuple[str, ...]] = {0: ()}  # bits -> code ids, in codebook order
-        self._case_sets: dict[int, tuple[str, ...]] = {0: ()}
+        self._code_sets = _BitNames(self._code_names)  # bits -> code ids, in codebook order
+        self._case_sets = _BitNames(self._case_names)
 
     def _keys(self, spec: PatternSpec) -> tuple[int, ...]:
         tokens = self.pipeline.tokenize(spec.value)
@@ -421,51 +429,53 @@ class CompiledCodebook:
         tok = seg.tokens
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         if len(tok.starts):
-            lex = self.pipeline.lexicon
-            row_marks, row_groups = self._row_tables()
-            marks, groups = row_marks[tok.rows], row_groups[tok.rows].T
+            row_keys, row_groups, row_anchors = self._row_tables()
+            n, pad = len(tok.rows), row_keys.shape[1] - 1
+            rows = np.concatenate([tok.rows, np.full(self._sequences.width, pad)])  # padded for find()
+            keys, groups, anchors = row_keys[:, rows], row_groups[:, rows], row_anchors[:, tok.rows]
             if self.pipeline.trained:  # lemmas are per token, not per vocabulary entry
-                marks = (marks & ~_LEMMA_ANCHOR) | np.isin(tok.lemmas, self._lemma_anchor_keys) * _LEMMA_ANCHOR
-                groups = groups.copy()
-                groups[0] = self._sequences.groups(0, tok.lemmas)
-            seqs = np.stack([tok.lemmas, lex.array("form")[tok.rows], lex.array("exact")[tok.rows]])
-            spec, a, b = self._sequences.find(seqs, groups)
+                keys[0, :n] = tok.lemmas
+                groups[0, :n] = self._sequences.groups(0, tok.lemmas)
+                anchors[0] = self._patterns.groups(0, tok.lemmas)
+            spec, a, b = self._sequences.find(keys, groups)
             found.append((spec, tok.starts[a], tok.ends[b - 1]))
             if self._token_patterns:
-                found.append(_columns(self._token_hits(seg, marks, seqs)))
+                found.append(_columns(self._token_hits(seg, anchors)))
         regex = [(i, m.start() + document.body_start, m.end() + document.body_start)
                  for rx, i in self._regexes for m in rx.finditer(seg.masked_body) if m.end() > m.start()]
         found.append(_columns(regex))
         return tuple(np.concatenate(parts) for parts in zip(*found))  # type: ignore[return-value]
 
-    def _row_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per vocabulary entry: which token patterns can anchor at that word (bits), and
-        which group of term, name and exact patterns starts with it in each key space.
+    def _row_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per vocabulary entry (a column each): its lemma, form and exact keys, which group
+        of term, name and exact patterns starts with it in each key space, and which group
+        of token patterns can anchor at it by its lemma and by its form. The last column is
+        padding: all -1.
 
         Extended only for the entries added since the last call, so the work is once per
         word of the vocabulary, not once per token.
         """
         lex = self.pipeline.lexicon
-        n, have = len(lex.texts), len(self._row_marks)
+        n, have = len(lex.texts), self._row_keys.shape[1] - 1
         if n > have:
-            lemma, form, exact = (lex.array(k)[have:n] for k in ("lemma", "form", "exact"))
-            marks = (np.isin(lemma, self._lemma_anchor_keys) * _LEMMA_ANCHOR
-                     | np.isin(form, self._form_anchor_keys) * _FORM_ANCHOR)
-            groups = np.stack([self._sequences.groups(s, keys) for s, keys in enumerate((lemma, form, exact))], 1)
-            self._row_marks = np.concatenate([self._row_marks, marks.astype(np.int64)])
-            self._row_groups = np.concatenate([self._row_groups, groups])
-        return self._row_marks, self._row_groups
+            keys = np.stack([lex.array(k)[have:n] for k in ("lemma", "form", "exact")])
+            groups = np.stack([self._sequences.groups(s, k) for s, k in enumerate(keys)])
+            anchors = np.stack([self._patterns.groups(s, k) for s, k in enumerate(keys[:2])])
+            self._row_keys, self._row_groups, self._row_anchors = (
+                np.concatenate([old[:, :-1], new, old[:, -1:]], axis=1)
+                for old, new in ((self._row_keys, keys), (self._row_groups, groups), (self._row_anchors, anchors)))
+        return self._row_keys, self._row_groups, self._row_anchors
 
-    def _token_hits(self, seg: Segmentation, marks: np.ndarray, keys: np.ndarray) -> list[tuple[int, int, int]]:
+    def _token_hits(self, seg: Segmentation, anchors: np.ndarray) -> list[tuple[int, int, int]]:
         """Token patterns, run by spaCy's Matcher only on short windows around an anchor
         token (a required word of the pattern), never over the whole document, and only on
-        windows that hold every required literal token of the pattern."""
+        windows that hold every required literal token of the pattern. ``anchors``: the
+        anchor group of each token, a row per key space (lemma, form)."""
         tok = seg.tokens
         index = self._patterns
         first_tok, end_tok = seg.token_spans
-        anchors = (marks & (_LEMMA_ANCHOR | _FORM_ANCHOR)).nonzero()[0]
-        ids, at = index.candidates(anchors, keys[:2, anchors])
-        k = np.searchsorted(tok.starts[first_tok], tok.starts[at], "right") - 1  # the anchor's segment
+        ids, at = index.candidates(anchors)
+        k = np.searchsorted(first_tok, at, "right") - 1  # the anchor's segment
         ids, at, k = ids[k >= 0], at[k >= 0], k[k >= 0]
         lo, hi = first_tok[k], end_tok[k]
         before, after = index.before[ids], index.after[ids]
@@ -476,9 +486,9 @@ class CompiledCodebook:
             ids = np.concatenate([ids, np.repeat(index.unanchored, len(nonempty))])
             a = np.concatenate([a, np.tile(first_tok[nonempty], len(index.unanchored))])
             b = np.concatenate([b, np.tile(end_tok[nonempty], len(index.unanchored))])
-        n = len(tok.starts) + 1
-        window = np.unique(((ids * n + a) * n + b)[a < b])  # each (pattern, window) once
-        ids, a, b = window // (n * n), window // n % n, window % n
+        n, npat = len(tok.starts) + 1, len(index.patterns)
+        window = np.unique(((a * n + b) * npat + ids)[a < b])  # each (pattern, window) once, by position
+        ids, a, b = window % npat, window // npat // n, window // npat % n
         da, db = tok.spacy_index[a], tok.spacy_index[b - 1] + 1
         ok = index.plausible(ids, da, db, tok.doc_rows, self.pipeline.lexicon)
         patterns = index.patterns
@@ -504,8 +514,8 @@ class CompiledCodebook:
                   end: np.ndarray) -> list[CodedSegment]:
         """The coded segments, from the document's matches (in any order)."""
         segments = seg.segments
-        seg_starts = np.fromiter((s.start for s in segments), np.int64, len(segments))
-        seg_ends = np.fromiter((s.end for s in segments), np.int64, len(segments))
+        first_tok, end_tok = seg.token_spans
+        seg_starts, seg_ends = seg.tokens.starts[first_tok], seg.tokens.ends[end_tok - 1]
         k = np.searchsorted(seg_starts, start, "right") - 1
         inside = (k >= 0) & (end <= seg_ends[np.maximum(k, 0)])
         k, spec, start, end = k[inside], spec[inside], start[inside], end[inside]
@@ -533,32 +543,36 @@ class CompiledCodebook:
         k, spec, start, end, owner = k[code], spec[code], start[code], end[code], owner[code]
         order = np.lexsort((spec, -end, start, owner, k))
         k, spec, start, end, owner = k[order], spec[order], start[order], end[order], owner[order]
-        group = np.cumsum(np.r_[True, (k[1:] != k[:-1]) | (owner[1:] != owner[:-1])]) if len(k) else k
-        reach = group * (int(end.max(initial=0)) + 1) + end  # ends, increasing from group to group
-        before = np.r_[-1, np.maximum.accumulate(reach)[:-1]] if len(k) else k
-        kept = reach > before  # not inside an earlier match of the same segment and code
+        # The ends, increasing from one (segment, code) to the next: a match is inside an
+        # earlier one of its segment and code when an earlier value reaches as far.
+        reach = (k * len(self._code_names) + owner) * (int(end.max(initial=0)) + 1) + end
+        kept = np.ones(len(k), dtype=bool)
+        kept[1:] = reach[1:] > np.maximum.accumulate(reach)[:-1]
         k, spec, start, end, owner = k[kept], spec[kept], start[kept], end[kept], owner[kept]
         order = np.lexsort((owner, end, start, k))
         k, spec, start, end, owner = k[order], spec[order], start[order], end[order], owner[order]
-        names, labels, rules = self._code_names, self._labels, self._rules
-        matches = [Match(names[o], labels[i], rules[i], a, b, text[a:b])
-                   for o, i, a, b in zip(owner.tolist(), spec.tolist(), start.tolist(), end.tolist())]
-        bits = self._code_bits
-        return matches, np.searchsorted(k, np.arange(nseg + 1)).tolist(), [bits[o] for o in owner.tolist()]
+        names, labels, rules, bits = self._code_names, self._labels, self._rules, self._code_bits
+        owners = owner.tolist()
+        matches = [_match(names[o], labels[i], rules[i], a, b, text[a:b])
+                   for o, i, a, b in zip(owners, spec.tolist(), start.tolist(), end.tolist())]
+        return matches, np.searchsorted(k, np.arange(nseg + 1)).tolist(), [bits[o] for o in owners]
 
     @staticmethod
     def _vetoed(k: np.ndarray, owner: np.ndarray, start: np.ndarray, end: np.ndarray, veto: np.ndarray,
                 code: np.ndarray) -> np.ndarray:
-        """Which matches overlap an exclusion match of their code in their segment."""
-        group = k * (int(owner.max()) + 2) + owner + 1  # one number per (segment, code)
+        """Which matches overlap an exclusion match of their code in their segment (a few
+        matches per document: Python is quicker than array calls here)."""
+        group = (k * (int(owner.max()) + 2) + owner + 1).tolist()  # one number per (segment, code)
+        starts, ends = start.tolist(), end.tolist()
         spans: dict[int, list[tuple[int, int]]] = {}
-        for g, vs, ve in zip(group[veto].tolist(), start[veto].tolist(), end[veto].tolist()):
-            spans.setdefault(g, []).append((vs, ve))
+        for n in veto.nonzero()[0].tolist():
+            spans.setdefault(group[n], []).append((starts[n], ends[n]))
         out = np.zeros(len(k), dtype=bool)
-        suspects = np.flatnonzero(code & np.isin(group, group[veto]))
-        for n, g, a, b in zip(suspects.tolist(), group[suspects].tolist(), start[suspects].tolist(),
-                              end[suspects].tolist()):
-            out[n] = any(vs < b and a < ve for vs, ve in spans[g])
+        for n in code.nonzero()[0].tolist():
+            vetoes = spans.get(group[n])
+            if vetoes is not None:
+                a, b = starts[n], ends[n]
+                out[n] = any(vs < b and a < ve for vs, ve in vetoes)
         return out
 
     def _case_matches(self, text: str, k: np.ndarray, spec: np.ndarray, start: np.ndarray, end: np.ndarray,
@@ -571,11 +585,11 @@ class CompiledCodebook:
         matches: list[Match] = []
         bits: list[int] = []
         last_end = -1
-        owners, names, labels, rules = self._owners, self._case_names, self._labels, self._rules
+        owners, names, labels, rules = self._owner_list, self._case_names, self._labels, self._rules
         for kv, i, a, b in zip(k[order].tolist(), spec[order].tolist(), start[order].tolist(), end[order].tolist()):
             if a >= last_end:
-                o = int(owners[i])
-                matches.append(Match(names[o], labels[i], rules[i], a, b, text[a:b]))
+                o = owners[i]
+                matches.append(_match(names[o], labels[i], rules[i], a, b, text[a:b]))
                 kept_k.append(kv)
                 bits.append(1 << o)
                 last_end = b
@@ -592,41 +606,26 @@ class CompiledCodebook:
         heading_cases: dict[int, int] = {}
         context_of: dict[int | None, int] = {None: meta}  # section start -> context case bits
         chains = seg.heading_chains
-        code_set, case_set = self._code_set, self._case_set
+        code_set, case_set = self._code_sets, self._case_sets
         out: list[CodedSegment] = []
-        for n, s in enumerate(seg.segments):
-            m0, m1, c0, c1 = code_bounds[n], code_bounds[n + 1], case_bounds[n], case_bounds[n + 1]
+        for s, m0, m1, c0, c1 in zip(seg.segments, code_bounds, code_bounds[1:], case_bounds, case_bounds[1:]):
             codes = named = 0
             for b in code_bits[m0:m1]:
                 codes |= b
             for b in case_bits[c0:c1]:
                 named |= b
+            start, section_start = s.start, s.section_start
             if s.kind == "heading":
-                heading_cases[s.start] = named
-            context = context_of.get(s.section_start)
+                heading_cases[start] = named
+            context = context_of.get(section_start)
             if context is None:
                 context = meta
-                for h in chains.get(s.section_start, ()):  # type: ignore[arg-type]
+                for h in chains.get(section_start, ()):  # type: ignore[arg-type]
                     context |= heading_cases.get(h, 0)
-                context_of[s.section_start] = context
-            out.append(CodedSegment(s, text[s.start:s.end], code_set(codes), case_set(named),
-                                    case_set(context & ~named), tuple(code_matches[m0:m1]),
-                                    tuple(case_matches[c0:c1])))
+                context_of[section_start] = context
+            out.append(_coded(s, text[start:s.end], code_set[codes], case_set[named], case_set[context & ~named],
+                              tuple(code_matches[m0:m1]), tuple(case_matches[c0:c1])))
         return out
-
-    def _code_set(self, bits: int) -> tuple[str, ...]:
-        """The code ids of a bit set, in codebook order (memoised)."""
-        ids = self._code_sets.get(bits)
-        if ids is None:
-            ids = self._code_sets[bits] = _bit_names(bits, self._code_names)
-        return ids
-
-    def _case_set(self, bits: int) -> tuple[str, ...]:
-        """The case ids of a bit set, in codebook order (memoised)."""
-        ids = self._case_sets.get(bits)
-        if ids is None:
-            ids = self._case_sets[bits] = _bit_names(bits, self._case_names)
-        return ids
 
     def _meta_cases(self, document: Document) -> tuple[str, ...]:
         raw = document.meta.get("cases") or []
@@ -695,14 +694,13 @@ def _unpack(packed: list[tuple], document: Document, compiled: CompiledCodebook)
     labels, rules = compiled._labels, compiled._rules
 
     def matches(items: tuple) -> tuple[Match, ...]:
-        return tuple(Match(code, labels[i], rules[i], a, b, text[a:b]) for code, i, a, b in items)
+        return tuple(_match(code, labels[i], rules[i], a, b, text[a:b]) for code, i, a, b in items)
 
     out = []
     for seg, codes, cases, context, code_matches, case_matches in packed:
-        segment = Segment(doc_id, *seg[:4], kind=seg[4], paragraph=seg[5], section=seg[6], section_start=seg[7],
-                          item=seg[8])
-        out.append(CodedSegment(segment, text[segment.start:segment.end], codes, cases, context,
-                                matches(code_matches), matches(case_matches)))
+        segment = _segment(doc_id, *seg)
+        out.append(_coded(segment, text[segment.start:segment.end], codes, cases, context,
+                          matches(code_matches), matches(case_matches)))
     return out
 
 
@@ -801,6 +799,13 @@ def _columns(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray, 
     return arr[:, 0], arr[:, 1], arr[:, 2]
 
 
-def _bit_names(bits: int, names: list[str]) -> tuple[str, ...]:
-    """The names whose position is set in ``bits``, in order."""
-    return tuple(name for n, name in enumerate(names) if bits >> n & 1)
+class _BitNames(dict[int, tuple[str, ...]]):
+    """Bit set -> the names whose position is set, in order; computed on first use."""
+
+    def __init__(self, names: list[str]):
+        super().__init__()
+        self.names = names
+
+    def __missing__(self, bits: int) -> tuple[str, ...]:
+        ids = self[bits] = tuple(name for n, name in enumerate(self.names) if bits >> n & 1)
+        return ids

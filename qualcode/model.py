@@ -7,7 +7,7 @@ line endings kept), end exclusive, so ``doc.text[seg.start:seg.end]`` is the seg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 def _reduce(self: Any) -> tuple:
     """Pickle as (class, field values): several times faster than the default for slotted
@@ -180,3 +180,15 @@ def _ancestors(items: dict[str, Any], item_id: str) -> tuple[str, ...]:
         out.append(parent)
         parent = items[parent].parent
     return tuple(out)
+
+
+def fast_constructor(cls: type) -> Callable[..., Any]:
+    """A constructor for a frozen slotted dataclass taking every field positionally, that
+    sets the slots directly: about twice as fast as the generated ``__init__``, which goes
+    through ``object.__setattr__`` per field. No defaults and no ``__post_init__``."""
+    names = cls.__slots__
+    env: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    env.update((f"set_{n}", getattr(cls, n).__set__) for n in names)
+    exec(f"def make({', '.join(names)}):\n    obj = new(cls)\n"  # noqa: S102 - generated from slot names
+         + "".join(f"    set_{n}(obj, {n})\n" for n in names) + "    return obj\n", env)
+    return env["make"]

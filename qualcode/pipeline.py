@@ -32,6 +32,7 @@ INITIAL = 128  # a single upper-case letter: the K of "Morgan K."
 DOTTED = 256  # a token ending in a full stop that is not only punctuation: U.S.
 FINAL_ABBREV = 512  # an abbreviation that may end a sentence: etc
 NUMBER_ABBREV = 1024  # an abbreviation that is followed by a number: Vol, No, pp
+SPACE = 2048  # only whitespace: spaCy's IS_SPACE
 
 ABBREVIATIONS = frozenset(
     "a.m p.m e.g i.e etc al vol vols no nos pp pag p mr mrs ms dr prof st jr sr inc ltd co corp fig figs "
@@ -84,8 +85,7 @@ class Lexicon:
         self._lemma_hash: list[int] = []
         self._lower: list[int] = []
         self._arrays: dict[str, np.ndarray] = {}
-        self._sorted_orths = np.zeros(0, dtype=np.uint64)  # known orth hashes, sorted ...
-        self._sorted_rows = np.zeros(0, dtype=np.int64)  # ... and their rows
+        self._index_slots(1 << 12)  # _slot_orths, _slot_rows: see rows_for
 
     def exact_key(self, text: str) -> int:
         """The key of a word as written (case and accents kept)."""
@@ -107,25 +107,46 @@ class Lexicon:
         return fold(lemma if isinstance(lemma, str) else text)
 
     def rows_for(self, orths: np.ndarray) -> np.ndarray:
-        """Rows for an array of orth hashes: a binary search in the sorted known hashes;
-        only words not seen before are looked at in Python."""
+        """Rows for an array of orth hashes, looked up in a table indexed by their low bits.
+        The few hashes not found there (another hash holds their slot, or the word is new)
+        are looked up in Python; only new words are analysed."""
         orths = np.asarray(orths, dtype=np.uint64).reshape(-1)
-        if len(orths) == 0:
-            return np.zeros(0, dtype=np.int64)
-        known = self._sorted_orths
-        pos = np.searchsorted(known, orths)
-        found = known[np.minimum(pos, len(known) - 1)] == orths if len(known) else np.zeros(len(orths), bool)
-        if not found.all():
-            self._extend(np.unique(orths[~found]))
-            return self.rows_for(orths)
-        return self._sorted_rows[pos]
+        slot = (orths & self._slot_mask).astype(np.intp)
+        rows = self._slot_rows[slot]
+        miss = (self._slot_orths[slot] != orths).nonzero()[0]
+        if len(miss):
+            hashes = orths[miss].tolist()
+            row_of = self._row_of
+            new = sorted({h for h in hashes if h not in row_of})
+            if new:
+                self._extend(new)
+            rows[miss] = [row_of[h] for h in hashes]
+        return rows
 
-    def _extend(self, new: np.ndarray) -> None:
-        """Add rows for the sorted, unseen hashes ``new`` (in that order) to the search table."""
-        rows = np.fromiter((self._add(h) for h in new.tolist()), dtype=np.int64, count=len(new))
-        at = np.searchsorted(self._sorted_orths, new)
-        self._sorted_orths = np.insert(self._sorted_orths, at, new)
-        self._sorted_rows = np.insert(self._sorted_rows, at, rows)
+    def _extend(self, new: list[int]) -> None:
+        """Add rows for the unseen hashes ``new`` (in that order), and put them in the table."""
+        rows = [self._add(h) for h in new]
+        if 4 * len(self.texts) > len(self._slot_rows):
+            self._index_slots(4 * len(self._slot_rows))
+        else:
+            self._fill_slots(np.array(new, dtype=np.uint64), np.array(rows, dtype=np.int64))
+
+    def _index_slots(self, size: int) -> None:
+        """A new table of ``size`` (a power of two) slots, filled with the known hashes. An
+        empty slot ``s`` holds the hash ``s + 1``, which no hash looked up there can equal."""
+        self._slot_mask = size - 1
+        self._slot_orths = np.arange(1, size + 1, dtype=np.uint64) & np.uint64(self._slot_mask)
+        self._slot_rows = np.full(size, -1, dtype=np.int64)
+        known, n = self._row_of, len(self._row_of)
+        self._fill_slots(np.fromiter(known.keys(), np.uint64, n), np.fromiter(known.values(), np.int64, n))
+
+    def _fill_slots(self, orths: np.ndarray, rows: np.ndarray) -> None:
+        """Put each hash in its slot unless that slot is taken (first come, first served)."""
+        slot = (orths & self._slot_mask).astype(np.intp)
+        free = (self._slot_rows[slot] < 0).nonzero()[0]
+        slot, first = np.unique(slot[free], return_index=True)
+        self._slot_orths[slot] = orths[free[first]]
+        self._slot_rows[slot] = rows[free[first]]
 
     def array(self, name: str) -> np.ndarray:
         """The per-row array ``form``, ``lemma``, ``exact``, ``lower``, ``flags``, ``length``,
@@ -176,6 +197,8 @@ class Lexicon:
             flags |= NUMBER_ABBREV
         if len(text) == 1 and text.isupper():
             flags |= INITIAL
+        if text.isspace():
+            flags |= SPACE
         return flags
 
 
@@ -184,6 +207,7 @@ class Pipeline:
 
     def __init__(self, model: str | None = None):
         import spacy
+        from spacy.attrs import IDX, LEMMA, NORM, ORTH
         from spacy.lang.en.stop_words import STOP_WORDS
 
         self.model = model
@@ -201,24 +225,27 @@ class Pipeline:
             _tune_tokenizer(self.nlp)
             lemma_table = _lookup_table()
         self.lexicon = Lexicon(self.nlp.vocab.strings, lemma_table, frozenset(STOP_WORDS))
+        self._attr_values = np.zeros((2, 0), dtype=np.uint64)  # per row: the LEMMA and NORM hashes
+        self._orth_idx, self._lemma_norm = [ORTH, IDX], [LEMMA, NORM]  # spaCy attribute ids
 
     @property
     def trained(self) -> bool:
         return self.model is not None
 
-    def tokenize(self, text: str) -> Tokens:
-        """Tokenise ``text`` (already masked: markup and line breaks as spaces)."""
-        from spacy.attrs import IDX, IS_SPACE, ORTH
-
+    def tokenize(self, text: str, offset: int = 0) -> Tokens:
+        """Tokenise ``text`` (already masked: markup and line breaks as spaces); token
+        offsets are counted from ``offset``."""
         doc: Doc = self.nlp(text) if self.trained else self.nlp.tokenizer(text)
         lex = self.lexicon
         if not len(doc):
             empty = np.zeros(0, np.int64)
             return Tokens(empty, empty, empty, empty, doc, empty, empty, empty)
-        arr = doc.to_array([ORTH, IDX, IS_SPACE])
+        arr = doc.to_array(self._orth_idx)  # each attribute costs a pass over the tokens: IS_SPACE is a flag
         doc_rows = lex.rows_for(arr[:, 0])
         doc_starts = arr[:, 1].astype(np.int64)
-        keep = np.flatnonzero(arr[:, 2] == 0)
+        if offset:
+            doc_starts += offset
+        keep = (lex.array("flags")[doc_rows] & SPACE == 0).nonzero()[0]
         rows = doc_rows[keep]
         starts = doc_starts[keep]
         if self.trained:
@@ -231,15 +258,14 @@ class Pipeline:
 
     def set_token_attrs(self, tokens: Tokens) -> None:
         """Give the spaCy Doc folded NORM and LEMMA values, for token patterns."""
-        from spacy.attrs import LEMMA, NORM
-
         doc = tokens.doc
         if not len(doc) or self.trained:
             return  # a trained model's own lemmas and norms stay
         lex = self.lexicon
-        rows = tokens.doc_rows
-        values = np.stack([lex.array("lemma_hash")[rows], lex.array("form_hash")[rows]], axis=1)
-        doc.from_array([LEMMA, NORM], values)
+        if self._attr_values.shape[1] != len(lex.texts):
+            self._attr_values = np.stack([lex.array("lemma_hash"), lex.array("form_hash")])
+        # Token-major values as the transpose of a per-attribute array, the layout from_array copies to.
+        doc.from_array(self._lemma_norm, self._attr_values[:, tokens.doc_rows].T)
 
 
 def _lookup_table() -> Any:

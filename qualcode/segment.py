@@ -14,10 +14,11 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
-from .model import Document, Segment
+from .model import Document, Segment, fast_constructor
 from .pipeline import (ABBREV, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV, OPENER, STOP_TITLE, SUPER,
                        SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens)
 
@@ -33,6 +34,9 @@ _MARKUP_CHARS = "*_`|\\\r\n\t"
 _LINE_MARKER = re.compile(r"\n(?![*_`|\\\r\n\t])(?:[ \t]{0,3}#{1,6}[ \t]|[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t])")
 _REFERENCE = re.compile(r"^[A-Z][\w'’-]+,?\s+(?:(?:[A-Z]\.\s?)+|[A-Z][a-z]+\.\s)")
 _WORD = re.compile(r"\S+")
+
+
+_segment = fast_constructor(Segment)
 
 
 @dataclass(slots=True)
@@ -68,55 +72,65 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
     if masked is None:
         masked = mask(text[start:])
     blocks: list[Block] = []
+
+    def add(kind: str, a: int, b: int, level: int = 0) -> None:
+        """Add a block without the markup and blanks at its edges, if anything is left."""
+        first = _NON_SPACE.search(masked, a - start, b - start)
+        if first is not None:
+            a = first.start()
+            blocks.append(Block(kind, a + start, len(masked[a:b - start].rstrip()) + a + start, level))
+
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
     para_kind = "paragraph"
-
-    def close() -> None:
-        nonlocal para, para_kind
-        if para:
-            blocks.extend(_paragraph_blocks(text, para, para_kind, markdown))
-        para, para_kind = [], "paragraph"
-
     pos = start
-    n = len(text)
-    while pos < n:
-        nl = text.find("\n", pos)
-        end = n if nl < 0 else nl
-        line_end = end - 1 if end > pos and text[end - 1] == "\r" else end
-        line = text[pos:line_end]
-        if not line.strip():
-            close()
-        elif (h := _HEADING.match(line)) and markdown:
-            close()
-            blocks.append(Block("heading", pos, line_end, len(h.group(1))))
-        elif _TABLE_SEPARATOR.match(line) and "|" in line:
-            close()
-        elif line.lstrip().startswith("|") or "\t" in line.strip():
-            close()
-            blocks.append(Block("table_row", pos, line_end))
-        elif m := _FOOTNOTE.match(line):
-            close()
-            para, para_kind = [(pos, line_end)], "footnote"
+    for line in text[start:].split("\n"):
+        line_start, pos = pos, pos + len(line) + 1
+        if line.endswith("\r"):
+            line = line[:-1]
+        line_end = line_start + len(line)
+        level = 0
+        stripped = line.strip()
+        if not stripped:
+            kind = "blank"
+        elif markdown and (h := _HEADING.match(line)):
+            kind, level = "heading", len(h.group(1))
+        elif "|" in line and _TABLE_SEPARATOR.match(line):
+            kind = "separator"
+        elif stripped[0] == "|" or "\t" in stripped:
+            kind = "table_row"
+        elif _FOOTNOTE.match(line):
+            kind = "footnote"
         elif _LIST_ITEM.match(line):
-            close()
-            para, para_kind = [(pos, line_end)], "list_item"
+            kind = "list_item"
         else:
-            para.append((pos, line_end))
-        pos = end + 1
-    close()
-    return [b for b in (_trim(masked, start, b) for b in blocks) if b is not None]
+            para.append((line_start, line_end))  # a paragraph, or the next line of a list item or footnote
+            continue
+        if para:
+            for block in _paragraph_blocks(text, para, para_kind, markdown):
+                add(*block)
+        para, para_kind = [], "paragraph"
+        if kind == "heading" or kind == "table_row":
+            add(kind, line_start, line_end, level)
+        elif kind == "footnote" or kind == "list_item":
+            para, para_kind = [(line_start, line_end)], kind
+    if para:
+        for block in _paragraph_blocks(text, para, para_kind, markdown):
+            add(*block)
+    return blocks
 
 
-def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdown: bool) -> list[Block]:
+def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str,
+                      markdown: bool) -> list[tuple[str, int, int, int]]:
+    """The blocks (kind, start, end, level) of a paragraph, list item or footnote."""
     start, end = lines[0][0], lines[-1][1]
     if kind == "paragraph" and len(lines) == 1:
         line = text[start:end]
         if not markdown and _heading_like(line):
-            return [Block("heading", start, end, 1)]
+            return [("heading", start, end, 1)]
     if kind == "paragraph" and len(lines) > 1 and all(e - s <= 50 for s, e in lines) \
             and all(_starts_upper(text, s, e) for s, e in lines[1:]):
-        return [Block("lines", s, e) for s, e in lines]  # an address or title block: a line each
-    return [Block(kind, start, end)]
+        return [("lines", s, e, 0) for s, e in lines]  # an address or title block: a line each
+    return [(kind, start, end, 0)]
 
 
 def _starts_upper(text: str, start: int, end: int) -> bool:
@@ -132,15 +146,6 @@ def _heading_like(line: str) -> bool:
 
 
 _NON_SPACE = re.compile(r"\S")
-
-
-def _trim(masked: str, offset: int, b: Block) -> Block | None:
-    """The block without the markup and blanks at its edges (``masked`` starts at ``offset``)."""
-    first = _NON_SPACE.search(masked, b.start - offset, b.end - offset)
-    if first is None:
-        return None
-    last = len(masked[first.start():b.end - offset].rstrip()) + first.start()
-    return Block(b.kind, first.start() + offset, last + offset, b.level)
 
 
 @dataclass(slots=True)
@@ -160,25 +165,19 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
     markdown = not doc.id.lower().endswith(".txt")
     masked_body = mask(text[doc.body_start:])
     blocks = find_blocks(text, doc.body_start, markdown=markdown, masked=masked_body)
-    tokens = pipeline.tokenize(masked_body)
-    if doc.body_start:
-        tokens.starts += doc.body_start
-        tokens.ends += doc.body_start
-        if tokens.doc_starts is not None:
-            tokens.doc_starts += doc.body_start
+    tokens = pipeline.tokenize(masked_body, doc.body_start)
     flag_array = pipeline.lexicon.array("flags")[tokens.rows]
     # Tokens that may end a sentence; Python lists, as the sentence rules look at tokens one by one.
     breaks = (flag_array & (TERMINAL | DOTTED | SUPER)).nonzero()[0].tolist()
     tok = _TokenLists(flag_array.tolist(), tokens.starts.tolist(), tokens.ends.tolist(), breaks)
-    newlines = [m.start() for m in _NEWLINE.finditer(text)]
-    block_starts = np.fromiter((b.start for b in blocks), np.int64, len(blocks))
-    block_ends = np.fromiter((b.end for b in blocks), np.int64, len(blocks))
-    first_tokens = np.searchsorted(tokens.starts, block_starts, "left").tolist()
-    end_tokens = np.searchsorted(tokens.starts, block_ends, "left").tolist()
+    bounds = np.searchsorted(tokens.starts, [x for b in blocks for x in (b.start, b.end)]).tolist()
+    first_tokens, end_tokens = bounds[0::2], bounds[1::2]  # of each block
     segments: list[Segment] = []
     headings: list[tuple[int, str, int]] = []  # open headings: (level, text, start)
     chains: dict[int, tuple[int, ...]] = {}
     paragraph = 0
+    line, line_at = 1, 0  # the line number of offset line_at
+    doc_id = doc.id
     firsts: list[int] = []
     lasts: list[int] = []
     for block, a, b in zip(blocks, first_tokens, end_tokens):
@@ -200,17 +199,15 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
         for s, e in spans:
             firsts.append(s)
             lasts.append(e)
-            start, end = tok.starts[s], tok.ends[e - 1]
-            segments.append(Segment(
-                doc=doc.id, id=f"{doc.id}#{len(segments) + 1}", start=start, end=end,
-                line=bisect.bisect_right(newlines, start - 1) + 1 if newlines else 1,
-                kind=kind, paragraph=paragraph, section=section, section_start=section_start, item=item,
-            ))
+            start = tok.starts[s]
+            line += text.count("\n", line_at, start)
+            line_at = start
+            segments.append(_segment(doc_id, f"{doc_id}#{len(segments) + 1}", start, tok.ends[e - 1], line, kind,
+                                     paragraph, section, section_start, item))
     return Segmentation(segments, tokens, chains, masked_body, (np.array(firsts, np.int64), np.array(lasts, np.int64)))
 
 
 _SEGMENT_KIND = {"paragraph": "sentence", "lines": "sentence"}
-_NEWLINE = re.compile("\n")
 
 
 @dataclass(slots=True)
