@@ -183,3 +183,22 @@ def test_cli_run_is_deterministic(project):
             "graph.edges.csv", "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv"} <= set(names)
     for name in names:
         assert (project / "out1" / name).read_bytes() == (project / "out2" / name).read_bytes(), name
+
+
+def test_cli_readme_example_record_is_real(bundled):
+    """The README's example record matches what qualcode produces today."""
+    import re as _re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    _, segments = bundled
+    seg = next(s for s in segments if s.segment.id == "paper/ruiz-duran-1998-clustering.md#92")
+    record = seg.to_record()
+    for key in ("start", "end", "line", "section_start", "paragraph"):
+        assert f'"{key}": {record[key]},' in readme, key
+    for m in record["matches"]:
+        assert f'"rule": "{m["rule"]}"' in readme and f'"start": {m["start"]}, "end": {m["end"]}' in readme
+    count = _re.search(r"ok: (\d+) codes, (\d+) cases, (\d+) patterns", readme)
+    from qualcode.project import check_project
+
+    report = check_project(ROOT / "codebook.yaml", None)
+    assert count and tuple(map(int, count.groups())) == (report.codes, report.cases, report.patterns)
