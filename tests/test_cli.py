@@ -196,7 +196,7 @@ def test_cli_readme_example_record_is_real(bundled):
     for key in ("start", "end", "line", "section_start", "paragraph"):
         assert f'"{key}": {record[key]},' in readme, key
     for m in record["matches"]:
-        assert f'"rule": "{m["rule"]}"' in readme and f'"start": {m["start"]}, "end": {m["end"]}' in readme
+        assert f'"rule": "{m["rule"].rsplit("/", 1)[-1]}"' in readme and f'"start": {m["start"]}, "end": {m["end"]}' in readme
     count = _re.search(r"ok: (\d+) codes, (\d+) cases, (\d+) patterns", readme)
     from qualcode.project import check_project
 
