@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -119,7 +118,7 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 def cmd_code(args: argparse.Namespace) -> int:
-    from .output import format_for, summarize, write_coding
+    from .output import format_for, write_coding
     from .project import code_project
 
     result = _code(args, code_project)

@@ -165,7 +165,7 @@ class _Checker:
             self.unknown_keys(entry, path, keys)
             ident = entry.get("id")
             if not isinstance(ident, str) or not ident:
-                self.problem(path + (("id",) if "id" in entry else ()), f"missing or empty 'id' (a slug such as 'finance')")
+                self.problem(path + (("id",) if "id" in entry else ()), "missing or empty 'id' (a slug such as 'finance')")
                 continue
             if not _SLUG.match(ident):
                 self.problem(path + ("id",), f"invalid id {ident!r}: use lower-case ASCII letters, digits and "
