@@ -249,12 +249,20 @@ class Pipeline:
         rows = doc_rows[keep]
         starts = doc_starts[keep]
         if self.trained:
-            lemmas = np.fromiter((lex.key(fold(doc[i].lemma_ or doc[i].text)) for i in keep.tolist()),
+            lemmas = np.fromiter((lex.key(self._model_lemma(doc[i])) for i in keep.tolist()),
                                  dtype=np.int64, count=len(keep))
         else:
             lemmas = lex.array("lemma")[rows]
         return Tokens(starts=starts, ends=starts + lex.array("length")[rows], rows=rows, lemmas=lemmas, doc=doc,
                       spacy_index=keep, doc_rows=doc_rows, doc_starts=doc_starts)
+
+    def _model_lemma(self, token: Any) -> str:
+        """The named pipeline's lemma, folded; where it has none (or leaves the word as it
+        is, as lookup lemmatizers do for capitalised words) the lookup-table lemma."""
+        lemma = token.lemma_
+        if not lemma or lemma == token.text:
+            return self.lexicon.lemma_of(token.text)
+        return fold(lemma)
 
     def set_token_attrs(self, tokens: Tokens) -> None:
         """Give the spaCy Doc folded NORM and LEMMA values, for token patterns."""

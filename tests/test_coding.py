@@ -150,3 +150,40 @@ def test_coding_is_deterministic_and_parallel_equal(compiled, bundled):
     docs, segs = bundled
     again = code_corpus(docs, compiled, jobs=2)
     assert [s.to_record() for s in again] == [s.to_record() for s in segs]
+
+
+@pytest.fixture(scope="module")
+def saved_pipeline(tmp_path_factory):
+    """A spaCy pipeline saved to disk with a lookup lemmatizer: stands in for an installed
+    trained model (none can be downloaded here), to exercise the ``--model`` path."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    path = tmp_path_factory.mktemp("model") / "en_test"
+    nlp.to_disk(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("text, codes, cases", [
+    ("They took out Loans in Teziutlan.", ["finance"], ["teziutlan"]),
+    ("They borrowed some money.", ["finance", "credit"], []),
+    ("They decided to design a program.", [], []),
+])
+def test_coding_with_a_named_pipeline(saved_pipeline, text, codes, cases):
+    from qualcode.pipeline import Pipeline
+
+    book = CompiledCodebook(parse_codebook(BOOK, "book.yaml"), Pipeline(saved_pipeline))
+    segs = _code(book, text)
+    assert sorted({c for s in segs for c in s.codes}) == sorted(codes)
+    assert sorted({c for s in segs for c in s.cases}) == cases
+
+
+@pytest.mark.parametrize("name", ["en_core_web_nonexistent"])
+def test_coding_unknown_model_is_bad_input(name):
+    from qualcode.errors import QualcodeError
+    from qualcode.pipeline import Pipeline
+
+    with pytest.raises(QualcodeError, match="not installed"):
+        Pipeline(name)
