@@ -288,10 +288,13 @@ def _lookup_table() -> Any:
 
 def _tune_tokenizer(nlp: Any) -> None:
     """No special-case rules (they slow spaCy's tokenizer tenfold on long texts; the
-    sentence rules handle abbreviations) and footnote marks split off as suffixes."""
-    from spacy.util import compile_suffix_regex
+    sentence rules handle abbreviations); footnote marks split off as suffixes, and hyphens
+    used as dashes at a word's edge ("from Michoacan- is", "-one which") split off too."""
+    from spacy.util import compile_prefix_regex, compile_suffix_regex
 
     tok = nlp.tokenizer
     tok.rules = {}
-    suffixes = [f"[{SUPERSCRIPTS}]+", *nlp.Defaults.suffixes]
+    suffixes = [f"[{SUPERSCRIPTS}]+", r"(?<=[^\W\d_])-+", *nlp.Defaults.suffixes]
     tok.suffix_search = compile_suffix_regex(suffixes).search
+    prefixes = [r"-+(?=[^\W\d_])", *nlp.Defaults.prefixes]
+    tok.prefix_search = compile_prefix_regex(prefixes).search
