@@ -22,8 +22,13 @@ def open_output(path: str | os.PathLike[str], mode: str = "w", *, newline: str |
         sys.stdout.flush()
         return
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        from .errors import Problem, QualcodeError
+
+        raise QualcodeError(Problem(str(target), f"cannot write the output: {err.strerror or err}")) from None
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding, newline=None if "b" in mode else newline) as fh:

@@ -202,3 +202,9 @@ def test_cli_readme_example_record_is_real(bundled):
 
     report = check_project(ROOT / "codebook.yaml", None)
     assert count and tuple(map(int, count.groups())) == (report.codes, report.cases, report.patterns)
+
+
+@pytest.mark.parametrize("target", ["/proc/qualcode-test/coding.jsonl"])
+def test_cli_unwritable_output_exit_2(project, target):
+    out = run_cli("code", "-o", target, cwd=project)
+    assert out.returncode == 2 and "cannot write the output" in out.stderr and "Traceback" not in out.stderr
