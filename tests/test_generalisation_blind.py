@@ -1,12 +1,14 @@
-"""Generalisation, second held-out set: the bundled codebook against ``tests/data/heldout2.yaml``.
+"""Generalisation on the blind held-out sets ``tests/data/heldout2.yaml`` and ``heldout3.yaml``.
 
-The set was written independently of ``heldout.yaml`` and of the codebook's patterns, from the
+Each set was written independently of ``heldout.yaml`` and of the codebook's patterns, from the
 theme definitions alone, about clusters in settings the corpus and the first held-out set do not
 use (Nnewi auto parts, Lake Victoria fish processors, Agra and Kolhapur foundries, Cuban,
 Colombian and Bolivian artisans, Denizli textiles, Sialkot surgical instruments, Bangladeshi
 garment subcontractors, Franca shoes, Fez leather, León/Puebla/Tlaxcala, Prato/Sassuolo/
-Castellón, Vietnamese furniture villages), with about a fifth no-theme sentences and false
-friends. It is NOT a tuning set: do not change the codebook to fit these sentences, or the
+Castellón, Vietnamese furniture villages; heldout3: Ghana, Ethiopia, Tanzania, Ludhiana,
+Moradabad, Sri Lanka, Jepara/Bali, Gamarra, Guatemala, Chilean salmon, Jalisco/Puebla,
+Portugal, Greece, Poland), with about a fifth no-theme sentences and false friends. Neither
+is a tuning set: do not change the codebook to fit these sentences, or the
 scores stop measuring generalisation.
 
 Every sentence is coded as its own document with the real engine; the top-level themes of its
@@ -29,14 +31,22 @@ from qualcode.codebook import load_codebook
 from qualcode.coding import code_document
 
 ROOT = Path(__file__).resolve().parents[1]
-HELDOUT2 = Path(__file__).resolve().parent / "data" / "heldout2.yaml"
+DATA = Path(__file__).resolve().parent / "data"
 
-# When the set was written the codebook scored micro-F1 0.70 over themes, case micro-F1 0.98
-# (tp 26, fp 1, fn 0) and left 19 of the 29 no-theme sentences uncoded (66%); the floors sit about
-# 0.05 under those scores.
-MICRO_F1_FLOOR = 0.65
-CASE_F1_FLOOR = 0.93
-UNCODED_FLOOR = 0.60  # share of the no-theme sentences left uncoded
+
+@dataclass(frozen=True)
+class Floors:
+    micro_f1: float
+    case_f1: float
+    uncoded: float  # share of the no-theme sentences left uncoded
+
+
+# heldout2, when written: micro-F1 0.70 over themes, case micro-F1 0.98, 66% of the no-theme
+# sentences uncoded; heldout3 is given below with the scores it had. Floors sit about 0.05 under.
+SETS = {
+    "heldout2": Floors(micro_f1=0.65, case_f1=0.93, uncoded=0.60),
+    "heldout3": Floors(micro_f1=0.70, case_f1=0.95, uncoded=0.80),
+}
 MIN_POSITIVES = 8
 
 
@@ -48,8 +58,8 @@ def _top_level_themes() -> list[str]:
 THEMES = _top_level_themes()
 
 
-def _load() -> list[dict]:
-    return yaml.safe_load(HELDOUT2.read_text(encoding="utf-8"))["sentences"]
+def _load(name: str) -> list[dict]:
+    return yaml.safe_load((DATA / f"{name}.yaml").read_text(encoding="utf-8"))["sentences"]
 
 
 @dataclass
@@ -101,9 +111,19 @@ def kappa_2x2(tp: int, fp: int, fn: int, tn: int) -> float:
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
 
 
+@pytest.fixture(scope="module", params=sorted(SETS))
+def dataset(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def heldout2() -> list[dict]:
-    return _load()
+def floors(dataset) -> Floors:
+    return SETS[dataset]
+
+
+@pytest.fixture(scope="module")
+def heldout2(dataset) -> list[dict]:
+    return _load(dataset)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +137,7 @@ def scored(compiled, heldout2) -> list[Scored]:
 
     out = []
     for i, item in enumerate(heldout2):
-        segments = code_document(make_doc(item["text"], f"heldout2/{i:03d}.md"), compiled)
+        segments = code_document(make_doc(item["text"], f"heldout/{i:03d}.md"), compiled)
         fired: dict[str, list[str]] = {}
         for s in segments:
             for m in s.matches:
@@ -170,7 +190,7 @@ def disagreements(scored: list[Scored], theme: str | None = None) -> str:
 
 
 # -- the data itself ---------------------------------------------------------------------------
-def test_generalisation2_data_is_well_formed(compiled, heldout2):
+def test_generalisation_blind_data_is_well_formed(compiled, heldout2):
     codes, cases = compiled.codebook.codes, compiled.codebook.cases
     problems = []
     for item in heldout2:
@@ -187,12 +207,12 @@ def test_generalisation2_data_is_well_formed(compiled, heldout2):
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_generalisation2_theme_has_enough_positives(theme, heldout2):
+def test_generalisation_blind_theme_has_enough_positives(theme, heldout2):
     n = sum(theme in (i.get("themes") or ()) for i in heldout2)
     assert n >= MIN_POSITIVES, f"{theme}: {n} gold positives < {MIN_POSITIVES}"
 
 
-def test_generalisation2_has_no_theme_sentences(heldout2):
+def test_generalisation_blind_has_no_theme_sentences(heldout2):
     uncoded = sum(not i.get("themes") for i in heldout2)
     assert uncoded >= 0.15 * len(heldout2), f"only {uncoded} of {len(heldout2)} sentences code no theme"
 
@@ -202,41 +222,41 @@ def test_generalisation2_has_no_theme_sentences(heldout2):
     ((0, 10, 10, 0), -1.0),
     ((20, 5, 10, 15), 0.4),  # po .7, pe (25*30 + 25*20)/2500 = .5
 ])
-def test_generalisation2_kappa_of_known_tables(table_, expected):
+def test_generalisation_blind_kappa_of_known_tables(table_, expected):
     assert kappa_2x2(*table_) == pytest.approx(expected)
 
 
 # -- how well the codebook generalises ------------------------------------------------------------
 @pytest.mark.parametrize("theme", THEMES)
-def test_generalisation2_theme_is_not_at_f1_zero(theme, scores, scored):
+def test_generalisation_blind_theme_is_not_at_f1_zero(theme, scores, scored):
     s = scores[theme]
     if s.f1 == 0:
         pytest.fail(f"{theme}: F1 0\n{table(scores)}\n{theme} disagreements:\n{disagreements(scored, theme)}", pytrace=False)
 
 
-def test_generalisation2_micro_f1_over_themes(scores, scored):
+def test_generalisation_blind_micro_f1_over_themes(scores, scored, floors):
     value = f1_score(*micro(scores))
-    if value < MICRO_F1_FLOOR:
-        pytest.fail(f"micro-F1 over themes {value:.3f} < {MICRO_F1_FLOOR}\n{table(scores)}\n"
+    if value < floors.micro_f1:
+        pytest.fail(f"micro-F1 over themes {value:.3f} < {floors.micro_f1}\n{table(scores)}\n"
                     f"disagreements:\n{disagreements(scored)}", pytrace=False)
 
 
-def test_generalisation2_no_theme_sentences_stay_uncoded(scored):
+def test_generalisation_blind_no_theme_sentences_stay_uncoded(scored, floors):
     none = [s for s in scored if not s.gold]
     coded = [s for s in none if s.predicted]
     share = 1 - len(coded) / len(none)
-    if share < UNCODED_FLOOR:
-        pytest.fail(f"only {share:.0%} of the {len(none)} no-theme sentences stay uncoded (floor {UNCODED_FLOOR:.0%}):\n"
+    if share < floors.uncoded:
+        pytest.fail(f"only {share:.0%} of the {len(none)} no-theme sentences stay uncoded (floor {floors.uncoded:.0%}):\n"
                     + "\n".join(f"  {s.text}\n    (fired: {s.fired})" for s in coded), pytrace=False)
 
 
-def test_generalisation2_named_cases_micro_f1(scored):
+def test_generalisation_blind_named_cases_micro_f1(scored, floors):
     tp = sum(len(s.gold_cases & s.predicted_cases) for s in scored)
     fp = sum(len(s.predicted_cases - s.gold_cases) for s in scored)
     fn = sum(len(s.gold_cases - s.predicted_cases) for s in scored)
     value = f1_score(tp, fp, fn)
-    if value < CASE_F1_FLOOR:
+    if value < floors.case_f1:
         wrong = [f"  {s.text}\n    gold {sorted(s.gold_cases)}, got {sorted(s.predicted_cases)}"
                  for s in scored if s.gold_cases != s.predicted_cases]
-        pytest.fail(f"case micro-F1 {value:.3f} < {CASE_F1_FLOOR} (tp {tp}, fp {fp}, fn {fn}):\n" + "\n".join(wrong),
+        pytest.fail(f"case micro-F1 {value:.3f} < {floors.case_f1} (tp {tp}, fp {fp}, fn {fn}):\n" + "\n".join(wrong),
                     pytrace=False)
