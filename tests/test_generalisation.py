@@ -14,15 +14,14 @@ coded (with what fired) are printed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
+from scoring import Scored, ThemeScore, cohen_kappa, f1_score, score_sentences, table, theme_scores
+
 from qualcode.codebook import load_codebook
-from qualcode.coding import code_document
-from qualcode.corpus import parse_document
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = Path(__file__).resolve().parent / "data" / "heldout.yaml"
@@ -65,57 +64,6 @@ def _load_heldout() -> list[dict]:
     return data["sentences"]
 
 
-@dataclass
-class Scored:
-    """One held-out sentence: gold and predicted themes and cases, and what fired."""
-
-    text: str
-    gold: frozenset[str]
-    predicted: frozenset[str]
-    gold_cases: frozenset[str]
-    predicted_cases: frozenset[str]
-    fired: dict[str, list[str]] = field(default_factory=dict)  # top-level theme -> "code:'text'"
-
-
-@dataclass
-class ThemeScore:
-    theme: str
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        return _f1(self.tp, self.fp, self.fn)
-
-    @property
-    def kappa(self) -> float:
-        return cohen_kappa(self.tp, self.fp, self.fn, self.tn)
-
-
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-
-def cohen_kappa(tp: int, fp: int, fn: int, tn: int) -> float:
-    """Cohen's kappa of two binary codings from their 2x2 table (1.0 when chance agreement is total)."""
-    n = tp + fp + fn + tn
-    if n == 0:
-        return 1.0
-    observed = (tp + tn) / n
-    expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / (n * n)
-    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
-
-
 @pytest.fixture(scope="module")
 def heldout() -> list[dict]:
     return _load_heldout()
@@ -123,50 +71,14 @@ def heldout() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def scored(compiled, heldout) -> list[Scored]:
-    codes = compiled.codebook.codes
-
-    def top(code: str) -> str:
-        while codes[code].parent is not None:
-            code = codes[code].parent
-        return code
-
-    out = []
-    for i, item in enumerate(heldout):
-        doc = parse_document(item["text"].encode("utf-8"), f"heldout/{i:03d}.md")
-        segments = code_document(doc, compiled)
-        fired: dict[str, list[str]] = {}
-        for s in segments:
-            for m in s.matches:
-                fired.setdefault(top(m.code), []).append(f"{m.code}:{m.text!r}")
-        out.append(Scored(
-            text=item["text"],
-            gold=frozenset(item.get("themes") or ()),
-            predicted=frozenset(c for s in segments for c in s.codes if codes[c].parent is None),
-            gold_cases=frozenset(item.get("cases") or ()),
-            predicted_cases=frozenset(c for s in segments for c in s.cases),
-            fired=fired,
-        ))
-    return out
+    return score_sentences(compiled, heldout, "heldout")
 
 
 @pytest.fixture(scope="module")
 def scores(scored) -> dict[str, ThemeScore]:
-    result = {}
-    for theme in THEMES:
-        tp = sum(theme in s.gold and theme in s.predicted for s in scored)
-        fp = sum(theme not in s.gold and theme in s.predicted for s in scored)
-        fn = sum(theme in s.gold and theme not in s.predicted for s in scored)
-        result[theme] = ThemeScore(theme, tp, fp, fn, len(scored) - tp - fp - fn)
-    return result
+    return theme_scores(scored, THEMES)
 
 
-def table(scores: dict[str, ThemeScore]) -> str:
-    lines = [f"{'theme':<16}{'P':>6}{'R':>6}{'F1':>6}{'kappa':>7}{'tp':>5}{'fp':>5}{'fn':>5}"]
-    for s in scores.values():
-        lines.append(f"{s.theme:<16}{s.precision:6.2f}{s.recall:6.2f}{s.f1:6.2f}{s.kappa:7.2f}{s.tp:5d}{s.fp:5d}{s.fn:5d}")
-    tp, fp, fn = (sum(getattr(s, k) for s in scores.values()) for k in ("tp", "fp", "fn"))
-    lines.append(f"{'micro':<16}{tp / max(tp + fp, 1):6.2f}{tp / max(tp + fn, 1):6.2f}{_f1(tp, fp, fn):6.2f}")
-    return "\n".join(lines)
 
 
 def errors(scored: list[Scored], theme: str) -> str:
@@ -227,7 +139,7 @@ def test_generalisation_theme_f1_and_kappa(theme, scores, scored):
 
 def test_generalisation_micro_f1_over_themes(scores, scored):
     tp, fp, fn = (sum(getattr(s, k) for s in scores.values()) for k in ("tp", "fp", "fn"))
-    micro = _f1(tp, fp, fn)
+    micro = f1_score(tp, fp, fn)
     worst = sorted(scores.values(), key=lambda s: s.f1)[:3]
     if micro < MICRO_F1_FLOOR:
         pytest.fail(f"micro-F1 over themes {micro:.3f} < {MICRO_F1_FLOOR}\n{table(scores)}\n"
@@ -247,7 +159,7 @@ def test_generalisation_named_cases_micro_f1(scored):
     tp = sum(len(s.gold_cases & s.predicted_cases) for s in scored)
     fp = sum(len(s.predicted_cases - s.gold_cases) for s in scored)
     fn = sum(len(s.gold_cases - s.predicted_cases) for s in scored)
-    f1 = _f1(tp, fp, fn)
+    f1 = f1_score(tp, fp, fn)
     wrong = [f"  {s.text}\n    gold {sorted(s.gold_cases)}, got {sorted(s.predicted_cases)}"
              for s in scored if s.gold_cases != s.predicted_cases]
     if f1 < CASE_F1_FLOOR:

@@ -20,15 +20,14 @@ fired) are printed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_doc
+from scoring import Scored, ThemeScore, cohen_kappa, f1_score, micro, score_sentences, table, theme_scores
 
 from qualcode.codebook import load_codebook
-from qualcode.coding import code_document
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -64,55 +63,6 @@ def _load(name: str) -> list[dict]:
     return yaml.safe_load((DATA / f"{name}.yaml").read_text(encoding="utf-8"))["sentences"]
 
 
-@dataclass
-class Scored:
-    text: str
-    gold: frozenset[str]
-    predicted: frozenset[str]
-    gold_cases: frozenset[str]
-    predicted_cases: frozenset[str]
-    fired: dict[str, list[str]] = field(default_factory=dict)  # top-level theme -> ["code:'words'"]
-
-
-@dataclass
-class ThemeScore:
-    theme: str
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        return f1_score(self.tp, self.fp, self.fn)
-
-    @property
-    def kappa(self) -> float:
-        return kappa_2x2(self.tp, self.fp, self.fn, self.tn)
-
-
-def f1_score(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-
-def kappa_2x2(tp: int, fp: int, fn: int, tn: int) -> float:
-    """Cohen's kappa of gold against predicted from the 2x2 table."""
-    n = tp + fp + fn + tn
-    if n == 0:
-        return 1.0
-    observed = (tp + tn) / n
-    expected = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / (n * n)
-    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
-
-
 @pytest.fixture(scope="module", params=sorted(SETS))
 def dataset(request) -> str:
     return request.param
@@ -129,54 +79,15 @@ def heldout2(dataset) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def scored(compiled, heldout2) -> list[Scored]:
-    codes = compiled.codebook.codes
-
-    def top(code: str) -> str:
-        while codes[code].parent is not None:
-            code = codes[code].parent
-        return code
-
-    out = []
-    for i, item in enumerate(heldout2):
-        segments = code_document(make_doc(item["text"], f"heldout/{i:03d}.md"), compiled)
-        fired: dict[str, list[str]] = {}
-        for s in segments:
-            for m in s.matches:
-                fired.setdefault(top(m.code), []).append(f"{m.code}:{m.text!r}")
-        out.append(Scored(
-            text=item["text"],
-            gold=frozenset(item.get("themes") or ()),
-            predicted=frozenset(c for s in segments for c in s.codes if codes[c].parent is None),
-            gold_cases=frozenset(item.get("cases") or ()),
-            predicted_cases=frozenset(c for s in segments for c in s.cases),
-            fired=fired,
-        ))
-    return out
+def scored(compiled, heldout2, dataset) -> list[Scored]:
+    return score_sentences(compiled, heldout2, dataset)
 
 
 @pytest.fixture(scope="module")
 def scores(scored) -> dict[str, ThemeScore]:
-    result = {}
-    for theme in THEMES:
-        tp = sum(theme in s.gold and theme in s.predicted for s in scored)
-        fp = sum(theme not in s.gold and theme in s.predicted for s in scored)
-        fn = sum(theme in s.gold and theme not in s.predicted for s in scored)
-        result[theme] = ThemeScore(theme, tp, fp, fn, len(scored) - tp - fp - fn)
-    return result
+    return theme_scores(scored, THEMES)
 
 
-def micro(scores: dict[str, ThemeScore]) -> tuple[int, int, int]:
-    return tuple(sum(getattr(s, k) for s in scores.values()) for k in ("tp", "fp", "fn"))
-
-
-def table(scores: dict[str, ThemeScore]) -> str:
-    lines = [f"{'theme':<16}{'P':>6}{'R':>6}{'F1':>6}{'kappa':>7}{'tp':>5}{'fp':>5}{'fn':>5}"]
-    for s in scores.values():
-        lines.append(f"{s.theme:<16}{s.precision:6.2f}{s.recall:6.2f}{s.f1:6.2f}{s.kappa:7.2f}{s.tp:5d}{s.fp:5d}{s.fn:5d}")
-    tp, fp, fn = micro(scores)
-    lines.append(f"{'micro':<16}{tp / max(tp + fp, 1):6.2f}{tp / max(tp + fn, 1):6.2f}{f1_score(tp, fp, fn):6.2f}")
-    return "\n".join(lines)
 
 
 def disagreements(scored: list[Scored], theme: str | None = None) -> str:
@@ -225,7 +136,7 @@ def test_generalisation_blind_has_no_theme_sentences(heldout2):
     ((20, 5, 10, 15), 0.4),  # po .7, pe (25*30 + 25*20)/2500 = .5
 ])
 def test_generalisation_blind_kappa_of_known_tables(table_, expected):
-    assert kappa_2x2(*table_) == pytest.approx(expected)
+    assert cohen_kappa(*table_) == pytest.approx(expected)
 
 
 # -- how well the codebook generalises ------------------------------------------------------------
