@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 GOLD = yaml.safe_load((Path(__file__).resolve().parent / "data" / "paper_gold.yaml").read_text(encoding="utf-8"))
-MICRO_F1_FLOOR = 0.88  # 0.91 when the gold was made
+MICRO_F1_FLOOR = 0.88  # 0.91 when the gold was made, 0.92 now
 CASE_F1_FLOOR = 0.95
 
 
