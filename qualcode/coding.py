@@ -209,7 +209,13 @@ class CompiledCodebook:
             a = np.concatenate([a, np.tile(first_tok[nonempty], len(index.unanchored))])
             b = np.concatenate([b, np.tile(end_tok[nonempty], len(index.unanchored))])
         n, npat = len(tok.starts) + 1, len(index.patterns)
-        window = np.unique(((a * n + b) * npat + ids)[a < b])  # each (pattern, window) once, by position
+        nonempty = a < b
+        ids, a, b = ids[nonempty], a[nonempty], b[nonempty]
+        if len(ids) and index.words:  # the quick test of plausible() first, so that fewer windows are sorted
+            quick = index.quick_plausible(ids, tok.spacy_index[a], tok.spacy_index[b - 1] + 1, tok.doc_rows,
+                                          self.pipeline.lexicon)
+            ids, a, b = ids[quick], a[quick], b[quick]
+        window = np.unique((a * n + b) * npat + ids)  # each (pattern, window) once, by position
         ids, a, b = window % npat, window // npat // n, window // npat % n
         da, db = tok.spacy_index[a], tok.spacy_index[b - 1] + 1
         ok = index.plausible(ids, da, db, tok.doc_rows, self.pipeline.lexicon)
@@ -226,9 +232,11 @@ class CompiledCodebook:
         doc = tok.doc
         starts = tok.doc_starts
         ends = starts + self.pipeline.lexicon.array("length")[tok.doc_rows]
+        from spacy.tokens import Span
+
         found: set[tuple[int, int, int]] = set()
         for tp, da, db in windows:
-            for _, ma, mb in tp.matcher(doc[da:db]):
+            for _, ma, mb in tp.matcher(Span(doc, da, db)):  # as doc[da:db], without the slice handling
                 found.add((tp.spec_index, int(starts[da + ma]), int(ends[da + mb - 1])))
         return sorted(found)
 

@@ -240,6 +240,14 @@ class TokenPatternIndex:
         first = np.repeat(self._group_ptr[group] - (np.cumsum(count) - count), count)
         return self._group_patterns[first + np.arange(len(tokens))], tokens
 
+    def quick_plausible(self, ids: np.ndarray, da: np.ndarray, db: np.ndarray, rows: np.ndarray,
+                        lex: Any) -> np.ndarray:
+        """The first, quick test of :meth:`plausible` alone (bit sets folded to 64 bits): a
+        window failing it cannot match. Windows need not be sorted, nor unique."""
+        self._extend_rows(lex)
+        need = self.need_folded[ids]
+        return (_window_or(self._row_folded[rows], da, db) & need) == need
+
     def plausible(self, ids: np.ndarray, da: np.ndarray, db: np.ndarray, rows: np.ndarray, lex: Any) -> np.ndarray:
         """Which windows (pattern ``ids`` over the spaCy tokens ``da:db`` of a Doc whose
         tokens have vocabulary ``rows``) hold a token for each required literal. The bit
