@@ -14,7 +14,7 @@ from typing import Any, Literal
 from .errors import CodebookError, Problem
 from .model import Case, Code, Codebook
 from .pipeline import fold
-from .yamlpos import Located, dotted, load_located
+from .yamlpos import Located, load_located
 
 PatternKind = Literal["term", "tokens", "regex", "name", "exact", "ignore"]
 
@@ -136,7 +136,7 @@ class _Checker:
             self.problem(("codes",) if "codes" in root else (), "no codes: add a 'codes:' list with at least one code")
         self.parents(codes, "codes")
         self.parents(cases, "cases")
-        self.alias_clashes(root.get("cases") if isinstance(root.get("cases"), list) else [])
+        self.alias_clashes()
         book = Codebook({c.id: c for c, _ in codes}, {c.id: c for c, _ in cases}, self.file)
         return LoadedCodebook(book, self.patterns, self.warnings, self.file)
 
@@ -310,7 +310,7 @@ class _Checker:
                 chain.append(node)
                 node = parent_of[node]
 
-    def alias_clashes(self, raw_cases: list) -> None:
+    def alias_clashes(self) -> None:
         owner: dict[str, str] = {}
         for spec in self.patterns:
             if spec.kind != "name":
@@ -436,4 +436,4 @@ def _slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-") or "code"
 
 
-__all__ = ["LoadedCodebook", "PatternSpec", "load_codebook", "parse_codebook", "dotted"]
+__all__ = ["LoadedCodebook", "PatternSpec", "load_codebook", "parse_codebook"]

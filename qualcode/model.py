@@ -7,7 +7,7 @@ line endings kept), end exclusive, so ``doc.text[seg.start:seg.end]`` is the seg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 def _reduce(self: Any) -> tuple:
     """Pickle as (class, field values): several times faster than the default for slotted
@@ -15,8 +15,6 @@ def _reduce(self: Any) -> tuple:
     return (type(self), tuple(getattr(self, name) for name in self.__slots__))
 
 
-SegmentKind = Literal["heading", "sentence", "list_item", "table_row", "footnote"]
-SEGMENT_KINDS: tuple[str, ...] = ("heading", "sentence", "list_item", "table_row", "footnote")
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,5 +83,3 @@ def _dotted(path: tuple) -> str:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
 
-
-dotted = _dotted

@@ -111,3 +111,20 @@ def table(scores: dict[str, ThemeScore]) -> str:
     tp, fp, fn = micro(scores)
     lines.append(f"{'micro':<16}{tp / max(tp + fp, 1):6.2f}{tp / max(tp + fn, 1):6.2f}{f1_score(tp, fp, fn):6.2f}")
     return "\n".join(lines)
+
+
+def gold_problems(items: list[dict], codebook) -> list[str]:
+    """What is wrong with gold items: no text, themes that are not top-level codes, unknown
+    cases, duplicate sentences."""
+    codes, cases = codebook.codes, codebook.cases
+    problems = []
+    for item in items:
+        if not isinstance(item.get("text"), str) or not item["text"].strip():
+            problems.append(f"entry without text: {item!r}")
+            continue
+        problems += [f"{item['text'][:50]!r}: {t!r} is not a top-level theme" for t in item.get("themes") or ()
+                     if t not in codes or codes[t].parent is not None]
+        problems += [f"{item['text'][:50]!r}: {c!r} is not a case" for c in item.get("cases") or () if c not in cases]
+    texts = [i["text"] for i in items if isinstance(i.get("text"), str)]
+    problems += [f"duplicate sentence: {t!r}" for t in {t for t in texts if texts.count(t) > 1}]
+    return problems

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scoring import Scored, ThemeScore, cohen_kappa, f1_score, score_sentences, table, theme_scores
+from scoring import Scored, ThemeScore, cohen_kappa, f1_score, gold_problems, score_sentences, table, theme_scores
 
 from qualcode.codebook import load_codebook
 
@@ -95,20 +95,7 @@ def errors(scored: list[Scored], theme: str) -> str:
 
 # -- the data itself ----------------------------------------------------------------------
 def test_generalisation_heldout_is_well_formed(compiled, heldout):
-    codes, cases = compiled.codebook.codes, compiled.codebook.cases
-    problems = []
-    for item in heldout:
-        if not isinstance(item.get("text"), str) or not item["text"].strip():
-            problems.append(f"entry without text: {item!r}")
-            continue
-        for t in item.get("themes") or ():
-            if t not in codes or codes[t].parent is not None:
-                problems.append(f"{item['text'][:50]!r}: {t!r} is not a top-level theme of the codebook")
-        for c in item.get("cases") or ():
-            if c not in cases:
-                problems.append(f"{item['text'][:50]!r}: {c!r} is not a case of the codebook")
-    texts = [i["text"] for i in heldout]
-    problems += [f"duplicate sentence: {t!r}" for t in {t for t in texts if texts.count(t) > 1}]
+    problems = gold_problems(heldout, compiled.codebook)
     assert not problems, "\n".join(problems)
 
 

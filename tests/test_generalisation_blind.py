@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from scoring import Scored, ThemeScore, cohen_kappa, f1_score, micro, score_sentences, table, theme_scores
+from scoring import (Scored, ThemeScore, cohen_kappa, f1_score, gold_problems, micro, score_sentences, table,
+                     theme_scores)
 
 from qualcode.codebook import load_codebook
 
@@ -103,17 +104,7 @@ def disagreements(scored: list[Scored], theme: str | None = None) -> str:
 
 # -- the data itself ---------------------------------------------------------------------------
 def test_generalisation_blind_data_is_well_formed(compiled, heldout2):
-    codes, cases = compiled.codebook.codes, compiled.codebook.cases
-    problems = []
-    for item in heldout2:
-        if not isinstance(item.get("text"), str) or not item["text"].strip():
-            problems.append(f"entry without text: {item!r}")
-            continue
-        problems += [f"{item['text'][:50]!r}: {t!r} is not a top-level theme" for t in item.get("themes") or ()
-                     if t not in codes or codes[t].parent is not None]
-        problems += [f"{item['text'][:50]!r}: {c!r} is not a case" for c in item.get("cases") or () if c not in cases]
-    texts = [i["text"] for i in heldout2]
-    problems += [f"duplicate sentence: {t!r}" for t in {t for t in texts if texts.count(t) > 1}]
+    problems = gold_problems(heldout2, compiled.codebook)
     assert len(heldout2) >= 150, f"only {len(heldout2)} sentences"
     assert not problems, "\n".join(problems)
 
