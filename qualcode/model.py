@@ -7,7 +7,7 @@ line endings kept), end exclusive, so ``doc.text[seg.start:seg.end]`` is the seg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 def _reduce(self: Any) -> tuple:
     """Pickle as (class, field values): several times faster than the default for slotted
@@ -123,6 +123,55 @@ class CodedSegment:
 
 def _match_record(m: Match, key: str) -> dict[str, Any]:
     return {key: m.code, "pattern": m.pattern, "rule": m.rule, "start": m.start, "end": m.end, "text": m.text}
+
+
+CodingSource = Literal["rule", "manual", "imported", "suggested"]
+CodingStatus = Literal["applied", "inherited", "vetoed", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The codebook pattern behind a rule coding: its kind (``term``, ``tokens``, ``regex``,
+    ``name``, ``exact``), its text as shown in the audit trail (``term:working capital``)
+    and where it is written (``codebook.yaml``, line, column)."""
+
+    kind: str
+    pattern: str
+    file: str
+    line: int
+    col: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    """One application of a code to an exact span of a document, and who or what applied it.
+
+    ``source``: ``rule`` (a codebook pattern, ``rule`` says which), ``manual`` (a person,
+    ``coder``), ``imported`` (another tool or file; ``coder`` is the person there),
+    ``suggested`` (a model, with ``confidence``). ``segment`` is the id of the segment the
+    span lies in (None for a span across segments). ``status``: ``applied``; ``inherited``
+    (an ancestor applied because ``via``, a child code, was); ``vetoed`` (kept in the trail
+    but not applied: ``via`` is the exclusion rule, ``file:line:col``); ``rejected`` (a rule
+    coding a person rejected: ``via`` is the rejecting coding's ``coder``).
+    """
+
+    segment: str | None
+    doc: str
+    start: int
+    end: int
+    code: str
+    source: CodingSource
+    coder: str
+    rule: Rule | None = None
+    confidence: float | None = None
+    note: str = ""
+    status: CodingStatus = "applied"
+    via: str | None = None
+    line: int = 0  # 1-based line of ``start`` in the document, 0 when not known
 
 
 @dataclass(frozen=True, slots=True)
