@@ -8,8 +8,11 @@ of a sparse unit x code incidence matrix ``X``, and ``X.T @ X`` gives, for every
 pair of codes, the number of units holding both (its diagonal: the units holding
 each code). No pair of segments is ever compared.
 
-Node ids are ``theme:<code id>``, ``case:<case id>`` and ``doc:<document id>``;
-nodes and edges are inserted sorted, so every export of the same input is the same.
+Node ids are ``theme:<code id>``, ``case:<case id>`` and ``doc:<document id>``.
+One order everywhere: themes and cases in codebook order (as in the coding records;
+codes or cases the codebook lacks come after, by id), documents by id; nodes are
+inserted themes, cases, documents, and edges in the order of their nodes, so every
+export of the same input is the same.
 """
 from __future__ import annotations
 
@@ -34,12 +37,20 @@ NodeKind = Literal["theme", "case", "document"]
 UNITS: tuple[str, ...] = get_args(Unit)
 NODE_KINDS: tuple[str, ...] = get_args(NodeKind)
 
-CASE_COLOR = "#3b6ea8"
 DOCUMENT_COLOR = "#a0a0a0"
 UNKNOWN_THEME_COLOR = "#808080"  # a code the segments use but the codebook lacks
+# case nodes are coloured by case kind: blues and teals, apart from the codebook's theme colours
+CASE_KIND_COLORS = {"country": "#08306b", "region": "#2171b5", "state": "#4292c6", "province": "#4292c6",
+                    "federal-district": "#4292c6", "city": "#17becf", "town": "#9ecae1"}
+OTHER_CASE_COLOR = "#6baed6"
+LABEL_LENGTH = 45  # a document's label: its title shortened to this many characters
 LAYOUT_SEED = 42
+MIN_SIZE, MAX_SIZE = 5.0, 30.0  # node sizes in Gephi's units
+WEIGHT_MEASURES = {"cooccurrence": "c_coefficient", "theme-case": "share_of_theme_segments",
+                   "theme-document": "share_of_theme_segments"}
 
 Documents = Mapping[str, Document] | Iterable[Document] | None
+Where = Mapping[str, str | Collection[str]]
 
 _UNIT_KEYS = {
     "sentence": lambda s: (s.doc, s.id),
@@ -62,7 +73,7 @@ def doc_node(doc_id: str) -> str:
 
 
 class Pair(NamedTuple):
-    """Two themes (``theme_a < theme_b``) and how they co-occur over ``n_units`` units."""
+    """Two themes (``theme_a`` before ``theme_b`` in codebook order) and how they co-occur over ``n_units`` units."""
 
     theme_a: str
     theme_b: str
@@ -81,8 +92,8 @@ class Tally:
     """Everything the graph and the matrices are read from, counted in one pass.
 
     Theme-case and theme-document counts are numbers of segments; co-occurrence
-    counts are numbers of units. ``themes`` are the codes used, sorted, and index
-    the rows and columns of ``cooccurrence``.
+    counts are numbers of units. ``themes`` are the codes used, in codebook order
+    (see :func:`codebook_order`), and index the rows and columns of ``cooccurrence``.
     """
 
     codebook: Codebook
@@ -107,8 +118,9 @@ class Tally:
 
     @property
     def cases(self) -> list[str]:
-        """The cases (rolled up) that hold evidence of some theme, sorted."""
-        return sorted({c for _, c in self.theme_case_named} | {c for _, c in self.theme_case_context})
+        """The cases (rolled up) that hold evidence of some theme, in codebook order."""
+        return codebook_order({c for _, c in self.theme_case_named} | {c for _, c in self.theme_case_context},
+                              self.codebook.cases)
 
     @property
     def docs(self) -> list[str]:
@@ -150,12 +162,14 @@ def tally(
     unit: Unit = "paragraph",
     roll_up: str | None = None,
     docs: Collection[str] | None = None,
+    where: Where | None = None,
 ) -> Tally:
     """Count co-occurrence per ``unit`` and theme evidence per case and document.
 
     Pass all segments, coded or not: the uncoded ones count as units too, so that
     ``n_units`` (the N of the measures) is the size of the corpus. ``docs`` keeps
-    only some documents (see :func:`select_documents`); ``roll_up`` replaces each
+    only some documents (see :func:`select_documents`), and so does ``where``, on
+    front-matter fields (see :func:`select_where`); ``roll_up`` replaces each
     case by its nearest ancestor-or-self of that case kind (see :func:`roll_up_map`).
     Warns (does not fail) when fewer than two themes are coded.
     """
@@ -163,6 +177,8 @@ def tally(
     documents = documents_by_id(documents)
     if docs is not None:
         segments = select_documents(segments, documents, docs)
+    if where:
+        segments = select_where(segments, documents, where)
     rolled = roll_up_map(codebook, roll_up) if roll_up is not None else None
     key_of = _UNIT_KEYS[unit]
     units: dict[Any, int] = {}
@@ -193,7 +209,7 @@ def tally(
     N = named.matrix(n_seg, len(case_names))
     X = around.matrix(n_seg, len(case_names))
     by_unit = _binary(_onehot(seg_unit, len(units)).T @ S)  # unit x code, 0/1
-    themes = tuple(sorted(code_names))
+    themes = tuple(codebook_order(code_names, codebook.codes))
     order = [codes_ix[t] for t in themes]
     cooc = (by_unit.T @ by_unit).toarray()[np.ix_(order, order)] if themes else np.zeros((0, 0), np.int64)
     theme_doc = _pairs_of(S.T @ _onehot(seg_doc, len(doc_names)), code_names, doc_names)
@@ -266,34 +282,45 @@ def build_graph(
     min_count: int = 0,
     kinds: Collection[NodeKind] | None = None,
     docs: Collection[str] | None = None,
+    where: Where | None = None,
+    include_nested: bool = False,
 ) -> nx.Graph:
     """The theme network of a coded corpus: themes, cases and documents, and their links.
 
-    See :func:`tally` for ``unit``, ``roll_up`` and ``docs`` and
+    See :func:`tally` for ``unit``, ``roll_up``, ``docs`` and ``where`` and
     :func:`graph_from_tally` for the filters and for what nodes and edges hold.
     """
-    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs)
-    return graph_from_tally(counts, min_weight=min_weight, min_count=min_count, kinds=kinds)
+    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs, where=where)
+    return graph_from_tally(counts, min_weight=min_weight, min_count=min_count, kinds=kinds,
+                            include_nested=include_nested)
 
 
 def graph_from_tally(
-    t: Tally, *, min_weight: float = 0.0, min_count: int = 0, kinds: Collection[NodeKind] | None = None
+    t: Tally, *, min_weight: float = 0.0, min_count: int = 0, kinds: Collection[NodeKind] | None = None,
+    include_nested: bool = False,
 ) -> nx.Graph:
     """Build the graph from a tally.
 
     Nodes: every coded theme (``label``, ``kind``, ``segments``, ``documents``,
     ``units``, ``definition``, ``parent``, ``color`` from the codebook), every case and
     document holding evidence of a theme (cases: ``case_kind``, ``parent``,
-    ``segments`` naming it, ``context_segments``; documents: title as ``label``,
-    ``doc_kind``, ``segments``). Edges carry ``relation``, ``count`` and a ``weight``
-    in [0, 1]: theme-theme (``cooccurrence``) the c-coefficient, plus ``lift``,
-    ``p_value``, ``unequal``, ``nested``; theme-case the share of the theme's segments
-    that name the case or sit in its context (``named`` and ``context`` apart);
-    theme-document the share of the theme's segments in that document.
+    ``segments`` naming it, ``context_segments``, ``color`` by case kind; documents:
+    shortened title as ``label``, the full ``title``, ``doc_kind``, ``segments`` and
+    every other front-matter field, see :func:`document_attributes`); every node has
+    ``isolated`` (no edge).
 
-    Edges below ``min_count`` or ``min_weight`` are left out (their nodes stay);
-    ``kinds`` keeps only nodes of those kinds and the edges between them (cases and
-    documents are the ones holding theme evidence either way).
+    Edges carry ``relation``, ``count``, a ``weight`` in [0, 1] comparable within its
+    relation and ``weight_measure`` naming it (:data:`WEIGHT_MEASURES`): theme-theme
+    (``cooccurrence``) the c-coefficient, plus ``lift``, ``p_value``, ``unequal``,
+    ``nested``; theme-case the share of the theme's segments that name the case or sit
+    in its context (``named`` and ``context`` apart); theme-document the share of the
+    theme's segments in that document. A theme paired with its own ancestor always
+    co-occurs, so such pairs are left out unless ``include_nested``.
+
+    Edges below ``min_count`` or ``min_weight`` are left out; cases and documents
+    left without an edge go with them, themes stay (``isolated``). ``kinds`` keeps
+    only nodes of those kinds and the edges between them (cases and documents are the
+    ones holding theme evidence either way).
     """
     kinds = _check_kinds(kinds)
     nodes: dict[str, dict[str, Any]] = {}
@@ -302,18 +329,28 @@ def graph_from_tally(
             nodes.update(make(t))
     edges: list[tuple[str, str, dict[str, Any]]] = []
     if "theme" in kinds:
-        edges += _cooccurrence_edges(t, max(1, min_count))
+        edges += _cooccurrence_edges(t, max(1, min_count), include_nested)
     if "case" in kinds and "theme" in kinds:
         edges += _case_edges(t)
     if "document" in kinds and "theme" in kinds:
         edges += _doc_edges(t)
+    kept = [e for e in edges if e[2]["count"] >= min_count and e[2]["weight"] >= min_weight]
+    linked = {n for u, v, _ in kept for n in (u, v)}
+    if "theme" in kinds:  # a case or document node is there for its links to themes
+        nodes = {n: a for n, a in nodes.items() if a["kind"] == "theme" or n in linked}
     G = nx.Graph(unit=t.unit, roll_up=t.roll_up or "", n_units=t.n_units,
                  description=f"qualcode theme network: co-occurrence per {t.unit} over {t.n_units} units")
-    G.add_nodes_from(sorted(nodes.items()))
-    kept = [(min(u, v), max(u, v), a) for u, v, a in edges
-            if a["count"] >= min_count and a["weight"] >= min_weight]
-    G.add_edges_from(sorted(kept, key=lambda e: (e[0], e[1])))
+    G.add_nodes_from((n, {**a, "isolated": n not in linked}) for n, a in nodes.items())
+    rank = {n: i for i, n in enumerate(G)}
+    G.add_edges_from(sorted(((u, v, a) if rank[u] < rank[v] else (v, u, a) for u, v, a in kept),
+                            key=lambda e: (rank[e[0]], rank[e[1]])))
     return G
+
+
+def codebook_order(ids: Iterable[str], known: Mapping[str, Any]) -> list[str]:
+    """``ids`` in the order of ``known`` (the codebook's codes or cases), unknown ids after, sorted."""
+    rank = {k: i for i, k in enumerate(known)}
+    return sorted(set(ids), key=lambda x: (x not in rank, rank.get(x, 0), x))
 
 
 def _theme_nodes(t: Tally) -> dict[str, dict[str, Any]]:
@@ -336,7 +373,8 @@ def _case_nodes(t: Tally) -> dict[str, dict[str, Any]]:
         out[case_node(c)] = {
             "label": case.name if case else c, "kind": "case", "case_kind": case.kind if case else "",
             "parent": (case.parent or "") if case else "", "segments": t.case_named.get(c, 0),
-            "context_segments": t.case_context.get(c, 0), "color": CASE_COLOR,
+            "context_segments": t.case_context.get(c, 0),
+            "color": CASE_KIND_COLORS.get(case.kind, OTHER_CASE_COLOR) if case else OTHER_CASE_COLOR,
         }
     return out
 
@@ -346,26 +384,54 @@ def _doc_nodes(t: Tally) -> dict[str, dict[str, Any]]:
     for d in t.docs:
         doc = t.documents.get(d)
         out[doc_node(d)] = {
-            "label": doc.title if doc else d, "kind": "document", "doc_kind": doc.kind if doc else "",
-            "segments": t.doc_segments[d], "color": DOCUMENT_COLOR,
+            "label": short_label(doc) if doc else d, "kind": "document", "title": doc.title if doc else d,
+            "doc_kind": doc.kind if doc else "", "segments": t.doc_segments[d], "color": DOCUMENT_COLOR,
         }
+        out[doc_node(d)].update(document_attributes(doc, out[doc_node(d)]) if doc else {})
     return out
 
 
-def _cooccurrence_edges(t: Tally, min_count: int) -> list[tuple[str, str, dict[str, Any]]]:
+def short_label(doc: Document) -> str:
+    """A document's node label: its front-matter ``label``, else its title without the
+    subtitle (after ``": "``), cut at a word to :data:`LABEL_LENGTH` characters with "…"."""
+    if doc.meta.get("label"):
+        return str(doc.meta["label"])
+    title = doc.title.split(": ", 1)[0].strip() or doc.title
+    if len(title) <= LABEL_LENGTH:
+        return title
+    cut = title[: LABEL_LENGTH - 1]
+    if " " in cut.strip():
+        cut = cut[: cut.rstrip().rfind(" ")]
+    return cut.rstrip(" ,;:-–—(") + "…"
+
+
+def document_attributes(doc: Document, taken: Collection[str]) -> dict[str, Any]:
+    """A document's front-matter fields as node attributes (``kind`` and ``title`` are
+    ``doc_kind`` and ``title``; a field whose name the node already uses gets ``meta_``)."""
+    out = {}
+    for k, v in doc.meta.items():
+        if k in ("kind", "title"):
+            continue
+        out[f"meta_{k}" if k in taken else k] = v
+    return out
+
+
+def _cooccurrence_edges(t: Tally, min_count: int, include_nested: bool) -> list[tuple[str, str, dict[str, Any]]]:
     return [(theme_node(p.theme_a), theme_node(p.theme_b), {
-        "relation": "cooccurrence", "weight": p.c_coefficient, "count": p.count,
+        "relation": "cooccurrence", "weight": p.c_coefficient, "weight_measure": WEIGHT_MEASURES["cooccurrence"],
+        "count": p.count,
         "c_coefficient": p.c_coefficient, "lift": p.lift, "p_value": p.p_value,
         "unequal": p.unequal, "nested": p.nested,
-    }) for p in t.pairs(min_count=min_count)]
+    }) for p in t.pairs(min_count=min_count) if include_nested or not p.nested]
 
 
 def _case_edges(t: Tally) -> list[tuple[str, str, dict[str, Any]]]:
     out = []
-    for th, c in sorted(t.theme_case_named.keys() | t.theme_case_context.keys()):
+    for th, c in t.theme_case_named.keys() | t.theme_case_context.keys():
         n, x = t.theme_case_named.get((th, c), 0), t.theme_case_context.get((th, c), 0)
         out.append((theme_node(th), case_node(c), {
-            "relation": "theme-case", "weight": (n + x) / t.theme_segments[th], "count": n + x,
+            "relation": "theme-case", "weight": (n + x) / t.theme_segments[th],
+            "weight_measure": WEIGHT_MEASURES["theme-case"], "count": n + x,
             "named": n, "context": x,
         }))
     return out
@@ -373,8 +439,9 @@ def _case_edges(t: Tally) -> list[tuple[str, str, dict[str, Any]]]:
 
 def _doc_edges(t: Tally) -> list[tuple[str, str, dict[str, Any]]]:
     return [(theme_node(th), doc_node(d), {
-        "relation": "theme-document", "weight": n / t.theme_segments[th], "count": n,
-    }) for (th, d), n in sorted(t.theme_doc.items())]
+        "relation": "theme-document", "weight": n / t.theme_segments[th],
+        "weight_measure": WEIGHT_MEASURES["theme-document"], "count": n,
+    }) for (th, d), n in t.theme_doc.items()]
 
 
 def documents_by_id(documents: Documents) -> dict[str, Document]:
@@ -408,6 +475,43 @@ def select_documents(
     return [s for s in segments if s.segment.doc in chosen]
 
 
+def select_where(segments: Iterable[CodedSegment], documents: Documents, where: Where) -> list[CodedSegment]:
+    """The segments of the documents whose front matter matches ``where``.
+
+    ``where`` maps a field to a value or to several (any of them matches); every field
+    must match. Values compare as text (``true``/``false`` for booleans); a list field
+    matches when one of its items does. A field no document has, or a value no document
+    holds, is an error listing what there is, since it is most likely a typo.
+    """
+    segments = list(segments)
+    documents = documents_by_id(documents)
+    ids = {s.segment.doc for s in segments}
+    values = {d: _meta_values(documents[d].meta) if d in documents else {} for d in ids}
+    chosen = set(ids)
+    problems = []
+    for key, wanted in where.items():
+        wanted = {wanted} if isinstance(wanted, str) else {str(w) for w in wanted}
+        held = sorted({v for d in ids for v in values[d].get(key, ())})
+        if not held:
+            fields = sorted({k for d in ids for k in values[d]})
+            problems.append(f"where: no document has the field {key!r} (fields: {', '.join(fields) or 'none'})")
+            continue
+        for w in sorted(wanted - set(held)):
+            problems.append(f"where: no document has {key}={w!r} ({key} values: {', '.join(held)})")
+        chosen &= {d for d in ids if wanted & values[d].get(key, set())}
+    if problems:
+        raise QualcodeError(problems)
+    return [s for s in segments if s.segment.doc in chosen]
+
+
+def _meta_values(meta: Mapping[str, Any]) -> dict[str, set[str]]:
+    def text(v: Any) -> str:
+        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+    return {k: {text(x) for x in v} if isinstance(v, (list, tuple, set)) else {text(v)}
+            for k, v in meta.items() if v is not None}
+
+
 def roll_up_map(codebook: Codebook, kind: str) -> dict[str, str]:
     """Each case id -> its nearest ancestor-or-self whose case kind is ``kind`` (itself if none).
 
@@ -424,28 +528,128 @@ def roll_up_map(codebook: Codebook, kind: str) -> dict[str, str]:
 
 
 def layout(G: nx.Graph, *, seed: int = LAYOUT_SEED, scale: float = 1000.0) -> dict[Any, tuple[float, float]]:
-    """Seeded spring layout, rounded to 0.01, so the same graph always gets the same positions."""
+    """Node positions that keep the kinds apart, seeded and rounded to 0.01, spanning ``[-scale, scale]``.
+
+    Themes are laid out by ``networkx.forceatlas2_layout`` (Gephi's ForceAtlas2) on
+    their co-occurrence edges alone, then spread over a disc in the middle (each keeps
+    its direction, :func:`_spread`); cases sit on a ring
+    around it and documents on an outer ring, each at the angle of the weighted
+    centre of the themes it is linked to (so a case lies beside its themes), spaced
+    evenly in that order so that none overlap. Laid out together, every case and
+    document linked to most themes would pull everything into one hairball. A graph
+    without themes, or with nodes of other kinds, gets ForceAtlas2 for all its nodes.
+    The same graph always gets the same positions.
+    """
+    nodes = list(G)
+    if not nodes:
+        return {}
+    kind = {n: G.nodes[n].get("kind") for n in nodes}
+    themes = [n for n in nodes if kind[n] == "theme"]
+    rings = {"case": [n for n in nodes if kind[n] == "case"], "document": [n for n in nodes if kind[n] == "document"]}
+    if not themes or len(themes) + len(rings["case"]) + len(rings["document"]) < len(nodes):
+        xy = _forceatlas2(G, nodes, seed)
+    else:
+        pos = _spread(dict(zip(themes, _forceatlas2(G.subgraph(themes), themes, seed))))
+        for r, members in ((1.6, rings["case"]), (2.1, rings["document"])):
+            pos.update(_ring(G, members, pos, r))
+        xy = np.array([pos[n] for n in nodes])
+    xy = nx.rescale_layout(xy, scale=scale) if len(nodes) > 1 else np.zeros((1, 2))
+    return {n: (round(float(x), 2) + 0.0, round(float(y), 2) + 0.0) for n, (x, y) in zip(nodes, xy)}
+
+
+def _forceatlas2(G: nx.Graph, nodes: list[Any], seed: int) -> np.ndarray:
+    """Seeded ForceAtlas2 positions of ``nodes`` (edge weights; node sizes against overlap)."""
+    if len(nodes) == 1:
+        return np.zeros((1, 2))
     H = nx.Graph()
-    H.add_nodes_from(sorted(G, key=str))
-    edges = ((*sorted((u, v), key=str), float(w)) for u, v, w in G.edges(data="weight", default=1.0))
-    H.add_weighted_edges_from(sorted(edges, key=lambda e: (str(e[0]), str(e[1]))))
-    pos = nx.spring_layout(H, seed=seed, weight="weight", scale=scale)
-    return {n: (round(float(x), 2) + 0.0, round(float(y), 2) + 0.0) for n, (x, y) in pos.items()}
+    H.add_nodes_from(nodes)
+    H.add_weighted_edges_from((u, v, float(w)) for u, v, w in G.edges(data="weight", default=1.0))
+    sizes = node_sizes(G)
+    angles = np.linspace(0, 2 * math.pi, len(nodes), endpoint=False)  # start on a circle in graph order
+    start = {n: np.array([math.cos(a), math.sin(a)]) for n, a in zip(nodes, angles)}
+    pos = nx.forceatlas2_layout(H, pos=start, max_iter=300, seed=seed, weight="weight", scaling_ratio=2.0,
+                                gravity=1.0, node_size={n: sizes[n] / MAX_SIZE for n in nodes})
+    return np.array([pos[n] for n in nodes], dtype=float)
+
+
+def _spread(pos: dict[Any, np.ndarray]) -> dict[Any, np.ndarray]:
+    """The theme positions in the unit disc, each at its angle about their centre and
+    at a distance set by its rank, evenly over the disc's area: ForceAtlas2 leaves a
+    dense core with a few far outliers, which drawn to scale hides the core."""
+    centre = np.mean(list(pos.values()), axis=0)
+    rel = {n: p - centre for n, p in pos.items()}
+    ranked = sorted(rel, key=lambda n: (math.hypot(*rel[n]), list(rel).index(n)))
+    out = {}
+    for i, n in enumerate(ranked):
+        r = math.sqrt((i + 0.5) / len(ranked))
+        a = math.atan2(rel[n][1], rel[n][0])
+        out[n] = np.array([r * math.cos(a), r * math.sin(a)])
+    return out
+
+
+def _ring(G: nx.Graph, members: list[Any], theme_pos: dict[Any, np.ndarray], radius: float) -> dict[Any, np.ndarray]:
+    """``members`` on a circle of ``radius``, in the order of the angle of their weighted
+    theme centre, evenly spaced and turned to lie as near those angles as they can."""
+    if not members:
+        return {}
+    angle = {}
+    for n in members:
+        links = [(theme_pos[m], float(G.edges[n, m].get("weight", 1.0))) for m in G[n] if m in theme_pos]
+        total = sum(w for _, w in links)
+        centre = sum((p * w for p, w in links), np.zeros(2)) / total if total > 0 else np.zeros(2)
+        angle[n] = math.atan2(centre[1], centre[0])
+    ordered = sorted(members, key=lambda n: (angle[n], members.index(n)))
+    slots = np.arange(len(ordered)) * 2 * math.pi / len(ordered)
+    turn = math.atan2(sum(math.sin(angle[n] - s) for n, s in zip(ordered, slots)),
+                      sum(math.cos(angle[n] - s) for n, s in zip(ordered, slots)))
+    return {n: radius * np.array([math.cos(s + turn), math.sin(s + turn)]) for n, s in zip(ordered, slots)}
+
+
+def node_sizes(G: nx.Graph) -> dict[Any, float]:
+    """Node sizes for drawing, on one scale for every kind: ``size`` where given, else
+    ``MIN_SIZE`` plus an area proportional to ``segments`` (the largest node of the
+    graph gets ``MAX_SIZE``), else ``MIN_SIZE``."""
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+
+    top = max((float(a["segments"]) for _, a in G.nodes(data=True) if number(a.get("segments"))), default=0.0)
+    out = {}
+    for n, a in G.nodes(data=True):
+        if number(a.get("size")):
+            out[n] = float(a["size"])
+        elif top > 0 and number(a.get("segments")):
+            share = max(0.0, float(a["segments"])) / top
+            out[n] = round(MIN_SIZE + (MAX_SIZE - MIN_SIZE) * math.sqrt(share), 2)
+        else:
+            out[n] = MIN_SIZE
+    return out
+
+
+def laid_out(G: nx.Graph, *, seed: int = LAYOUT_SEED) -> nx.Graph:
+    """:func:`plain_graph` of ``G`` with ``x``, ``y`` (:func:`layout`) and ``size``
+    (:func:`node_sizes`) on every node that lacks them: the graph as it opens in Gephi."""
+    H = plain_graph(G)
+    sizes = node_sizes(H)
+    positions = layout(H, seed=seed) if any("x" not in a or "y" not in a for _, a in H.nodes(data=True)) else {}
+    for n, a in H.nodes(data=True):
+        if "x" not in a or "y" not in a:
+            a["x"], a["y"] = positions[n]
+        a.setdefault("size", sizes[n])
+    return H
 
 
 def plain_graph(G: nx.Graph) -> nx.Graph:
-    """A copy with sorted nodes and edges and plain values that every file format can hold.
+    """A copy, nodes and edges in the graph's order, with plain values that every file format can hold.
 
     numpy scalars become Python numbers, lists, tuples and sets ``; ``-joined strings,
     dicts JSON strings; None and non-finite numbers are dropped.
     """
     H = nx.DiGraph() if G.is_directed() else nx.Graph()
     H.graph.update(_plain_attrs(G.graph))
-    for n in sorted(G, key=str):
+    for n in G:
         H.add_node(n, **_plain_attrs(G.nodes[n]))
-    edges = [(u, v) if G.is_directed() or str(u) <= str(v) else (v, u) for u, v in G.edges()]
-    for u, v in sorted(edges, key=lambda e: (str(e[0]), str(e[1]))):
-        H.add_edge(u, v, **_plain_attrs(G.edges[u, v]))
+    for u, v, a in G.edges(data=True):  # undirected: u is the earlier node
+        H.add_edge(u, v, **_plain_attrs(a))
     return H
 
 

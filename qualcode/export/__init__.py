@@ -64,7 +64,7 @@ def write_graph(
 
     Returns the files written (none for ``-`` or an open file). ``csv`` writes two
     files, so it needs a path; ``nodes-csv`` and ``edges-csv`` write one table.
-    ``seed`` seeds the GEXF layout.
+    ``seed`` seeds the layout of the GEXF and GraphML files.
     """
     is_path = isinstance(path_or_file, (str, os.PathLike))
     if format is None:
@@ -79,10 +79,10 @@ def write_graph(
             raise QualcodeError("format 'csv' writes a nodes and an edges table: give a file name, "
                                 "or ask for 'nodes-csv' or 'edges-csv'")
         return write_gephi_csv(G, path_or_file)  # type: ignore[arg-type]
-    if format == "gexf":
-        write_gexf(G, path_or_file, seed=seed)
+    if format in ("gexf", "graphml"):
+        (write_gexf if format == "gexf" else write_graphml)(G, path_or_file, seed=seed)
     else:
-        {"graphml": write_graphml, "json": write_json,
+        {"json": write_json,
          "nodes-csv": write_nodes_csv, "edges-csv": write_edges_csv}[format](G, path_or_file)
     return [Path(path_or_file)] if is_path and str(path_or_file) != "-" else []  # type: ignore[arg-type]
 

@@ -9,14 +9,15 @@ XSD and that graphology-gexf (Gephi Lite, sigma.js) reads without loss:
 - ``defaultedgetype="undirected"``, numeric edge ``weight``, edge ids ``0..n-1``;
 - typed attributes: ints ``long``, floats ``double``, bools ``boolean``, others ``string``;
 - ``label`` goes to the XML label (nodes and edges), ``color`` (``#rrggbb``) to ``viz:color``
-  (r, g, b, no alpha), ``size`` (or else ``segments``, scaled per node kind) to
-  ``viz:size``, ``x``/``y`` (or else a seeded spring layout) to ``viz:position``, so
-  the file opens coloured, sized and laid out; those names are never attributes;
+  (r, g, b, no alpha), ``size`` (or else ``segments``, on one scale for all kinds) to
+  ``viz:size``, ``x``/``y`` (or else a seeded ForceAtlas2 layout) to ``viz:position``, so
+  the file opens coloured, sized and laid out (:func:`qualcode.graph.laid_out`); those
+  names are never attributes;
+- characters XML 1.0 cannot hold (control characters) are dropped from ids, labels and values;
 - nodes and edges sorted, no dates: the same graph gives byte-identical files.
 """
 from __future__ import annotations
 
-import math
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -26,7 +27,8 @@ import networkx as nx
 
 from qualcode.errors import QualcodeError
 from qualcode.export.tables import PathOrFile, write_text
-from qualcode.graph import LAYOUT_SEED, layout, plain_graph
+from qualcode.export.xmltext import xml_text as _xml
+from qualcode.graph import LAYOUT_SEED, laid_out
 
 GEXF_NS = "http://gexf.net/1.3"
 VIZ_NS = "http://gexf.net/1.3/viz"
@@ -35,15 +37,12 @@ SCHEMA_LOCATION = "http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd"
 
 NODE_RESERVED = frozenset({"label", "color", "size", "x", "y", "z", "viz"})
 EDGE_RESERVED = frozenset({"label", "weight", "id", "viz"})
-MIN_SIZE, MAX_SIZE = 5.0, 30.0
-
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _HEX = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 
 
 def gexf_text(G: nx.Graph, *, seed: int = LAYOUT_SEED) -> str:
     """The GEXF document for ``G``, as one string."""
-    H = plain_graph(G)
+    H = laid_out(G, seed=seed)
     root = ET.Element("gexf", {"xmlns": GEXF_NS, "xmlns:viz": VIZ_NS, "xmlns:xsi": XSI_NS,
                                "xsi:schemaLocation": SCHEMA_LOCATION, "version": "1.3"})
     meta = ET.SubElement(root, "meta")
@@ -53,8 +52,6 @@ def gexf_text(G: nx.Graph, *, seed: int = LAYOUT_SEED) -> str:
     graph = ET.SubElement(root, "graph", {"defaultedgetype": "directed" if H.is_directed() else "undirected"})
     node_types = _declare(graph, "node", (a for _, a in H.nodes(data=True)), NODE_RESERVED)
     edge_types = _declare(graph, "edge", (a for *_, a in H.edges(data=True)), EDGE_RESERVED)
-    sizes = _sizes(H)
-    positions = layout(H, seed=seed) if any("x" not in a or "y" not in a for _, a in H.nodes(data=True)) else {}
     nodes = ET.SubElement(graph, "nodes", {"count": str(H.number_of_nodes())})
     for n, a in H.nodes(data=True):
         el = ET.SubElement(nodes, "node", {"id": _xml(str(n)), "label": _xml(str(a.get("label", n)))})
@@ -62,9 +59,8 @@ def gexf_text(G: nx.Graph, *, seed: int = LAYOUT_SEED) -> str:
         if "color" in a:
             r, g, b = _rgb(a["color"], n)
             ET.SubElement(el, "viz:color", {"r": str(r), "g": str(g), "b": str(b)})
-        x, y = (a["x"], a["y"]) if "x" in a and "y" in a else positions[n]
-        ET.SubElement(el, "viz:position", {"x": repr(float(x)), "y": repr(float(y))})
-        ET.SubElement(el, "viz:size", {"value": repr(sizes[n])})
+        ET.SubElement(el, "viz:position", {"x": repr(float(a["x"])), "y": repr(float(a["y"]))})
+        ET.SubElement(el, "viz:size", {"value": repr(float(a["size"]))})
     edges = ET.SubElement(graph, "edges", {"count": str(H.number_of_edges())})
     for i, (u, v, a) in enumerate(H.edges(data=True)):
         el = ET.SubElement(edges, "edge", {"id": str(i), "source": _xml(str(u)), "target": _xml(str(v)),
@@ -144,24 +140,6 @@ def _format(v: Any, gexf_type: str) -> str:
     return str(v) if gexf_type == "long" else _xml(str(v))
 
 
-def _sizes(H: nx.Graph) -> dict[Any, float]:
-    """``size`` where given, else ``segments`` scaled by area within the node's kind, else the minimum."""
-    top: dict[Any, float] = defaultdict(float)
-    for _, a in H.nodes(data=True):
-        if isinstance(a.get("segments"), (int, float)):
-            top[a.get("kind")] = max(top[a.get("kind")], float(a["segments"]))
-    out = {}
-    for n, a in H.nodes(data=True):
-        if isinstance(a.get("size"), (int, float)) and not isinstance(a.get("size"), bool):
-            out[n] = float(a["size"])
-        elif top[a.get("kind")] > 0 and isinstance(a.get("segments"), (int, float)):
-            share = max(0.0, float(a["segments"])) / top[a.get("kind")]
-            out[n] = round(MIN_SIZE + (MAX_SIZE - MIN_SIZE) * math.sqrt(share), 2)
-        else:
-            out[n] = MIN_SIZE
-    return out
-
-
 def _rgb(color: Any, node: Any) -> tuple[int, int, int]:
     m = _HEX.fullmatch(str(color).strip())
     if not m:
@@ -170,8 +148,3 @@ def _rgb(color: Any, node: Any) -> tuple[int, int, int]:
     if len(h) == 3:
         h = "".join(c * 2 for c in h)
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
-
-
-def _xml(s: str) -> str:
-    """``s`` without the characters XML 1.0 cannot hold (control characters)."""
-    return _NOT_XML.sub("", s)

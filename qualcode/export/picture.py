@@ -1,0 +1,105 @@
+"""A picture of the graph as it opens in Gephi: the same positions, colours and sizes
+(:func:`qualcode.graph.laid_out`), drawn with matplotlib as SVG or PNG.
+
+matplotlib is the optional extra ``qualcode[plot]``; it is imported only when a picture
+is asked for. Edges are drawn lighter and thinner than nodes, their width and opacity
+growing with their weight within their relation (weights of different relations
+measure different things); every node is labelled, themes in bold.
+"""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import networkx as nx
+
+from qualcode.errors import QualcodeError
+from qualcode.export.tables import PathOrFile
+from qualcode.fileio import open_output
+from qualcode.graph import LAYOUT_SEED, MAX_SIZE, laid_out
+
+PICTURE_FORMATS = ("svg", "png")
+EXTRA = "plot"
+RELATION_STYLE = {"cooccurrence": ("#555555", "-"), "theme-case": ("#4292c6", "-"), "theme-document": ("#999999", ":")}
+INCHES, DPI = 12.0, 150
+
+
+def picture_available() -> bool:
+    """Whether matplotlib (the ``plot`` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise QualcodeError(f"a picture (.svg, .png) needs matplotlib: pip install 'qualcode[{EXTRA}]'") from None
+    matplotlib.use("Agg", force=True)
+    matplotlib.rcParams["svg.hashsalt"] = "qualcode"  # element ids: the same graph gives the same file
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def picture_bytes(G: nx.Graph, format: str, *, seed: int = LAYOUT_SEED) -> bytes:
+    """The picture of ``G`` as SVG or PNG bytes."""
+    if format not in PICTURE_FORMATS:
+        raise QualcodeError(f"unknown picture format {format!r} (known formats: {', '.join(PICTURE_FORMATS)})")
+    plt = _pyplot()
+    H = laid_out(G, seed=seed)
+    fig, ax = plt.subplots(figsize=(INCHES, INCHES))
+    try:
+        _draw(ax, H)
+        buf = io.BytesIO()
+        metadata = {"Date": None} if format == "svg" else {"Software": None}
+        fig.savefig(buf, format=format, dpi=DPI, metadata=metadata, bbox_inches="tight", facecolor="white")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def write_picture(G: nx.Graph, path_or_file: PathOrFile, *, format: str | None = None,
+                  seed: int = LAYOUT_SEED) -> None:
+    """Write the picture of ``G`` to a path (atomically; the suffix picks SVG or PNG) or an open binary file."""
+    is_path = isinstance(path_or_file, (str, os.PathLike))
+    if format is None:
+        name = os.fspath(path_or_file) if is_path else getattr(path_or_file, "name", "")
+        format = os.path.splitext(str(name))[1].lower().lstrip(".")
+    data = picture_bytes(G, format, seed=seed)
+    if is_path:
+        with open_output(path_or_file, "wb") as fh:
+            fh.write(data)
+    else:
+        getattr(path_or_file, "buffer", path_or_file).write(data)
+
+
+def _draw(ax: Any, H: nx.Graph) -> None:
+    pos = {n: (a["x"], a["y"]) for n, a in H.nodes(data=True)}
+    top: dict[str, float] = {}
+    for *_, a in H.edges(data=True):
+        rel = str(a.get("relation", ""))
+        top[rel] = max(top.get(rel, 0.0), float(a.get("weight", 1.0)))
+    for u, v, a in H.edges(data=True):
+        rel = str(a.get("relation", ""))
+        share = float(a.get("weight", 1.0)) / top[rel] if top[rel] > 0 else 1.0
+        color, style = RELATION_STYLE.get(rel, ("#777777", "-"))
+        ax.plot([pos[u][0], pos[v][0]], [pos[u][1], pos[v][1]], color=color, linestyle=style,
+                linewidth=0.3 + 2.7 * share, alpha=0.15 + 0.6 * share, zorder=1, solid_capstyle="round")
+    nodes = list(H)
+    ax.scatter([pos[n][0] for n in nodes], [pos[n][1] for n in nodes],
+               s=[(H.nodes[n]["size"] / MAX_SIZE * 28) ** 2 for n in nodes],
+               c=[H.nodes[n].get("color", "#808080") for n in nodes],
+               marker="o", edgecolors="white", linewidths=0.8, zorder=2)
+    for n in nodes:
+        a = H.nodes[n]
+        theme = a.get("kind") == "theme"
+        ax.annotate(str(a.get("label", n)), pos[n], xytext=(0, a["size"] / MAX_SIZE * 14 + 3),
+                    textcoords="offset points", ha="center", va="bottom", zorder=3,
+                    fontsize=9 if theme else 7, fontweight="bold" if theme else "normal",
+                    color="#222222" if theme else "#444444")
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.margins(0.08)
