@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
 
     p = command("graph", cmd_graph, "Build the theme/case/document evidence graph and export it (format from -o's suffix: "
-                                    ".gexf .graphml .json .csv).")
+                                    ".gexf .graphml .json .csv, or a picture: .svg .png).")
     _inputs(p)
     _graph_options(p)
     p.add_argument("--min-weight", type=float, default=0.0, help="drop edges with a smaller weight (default: 0)")
@@ -80,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kinds", default=None, help="node kinds to keep, comma-separated: theme,case,document")
     p.add_argument("--docs", default=None,
                    help="only these documents, comma-separated: document kinds (interview, paper) or id prefixes")
+    p.add_argument("--include-nested", action="store_true",
+                   help="keep theme-theme edges between a theme and its own parent or ancestor (left out by default)")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
-                   help="output file; repeat for several formats")
+                   help="output file; repeat for several formats (.svg and .png need qualcode[plot])")
 
     p = command("matrix", cmd_matrix, "Write a matrix as CSV: theme-theme co-occurrence, theme-case (framework) or "
                                       "theme-document.")
@@ -113,6 +115,9 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--unit", choices=UNITS, default="paragraph", help="co-occurrence unit (default: paragraph)")
     p.add_argument("--roll-up", default=None, metavar="KIND",
                    help="count each case under its ancestor of this kind, e.g. state (default: no roll-up)")
+    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                   help="only documents whose front matter has this value, e.g. sector=furniture; repeat: "
+                        "values of one key are alternatives, different keys must all match")
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -152,7 +157,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
     docs = [d.strip() for d in args.docs.split(",") if d.strip()] if args.docs else None
     graph = build_graph(segments, codebook, documents, unit=args.unit, roll_up=args.roll_up,
-                        min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=docs)
+                        min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=docs,
+                        where=_where(args.where), include_nested=args.include_nested)
     for path in args.output:
         write_graph(graph, path)
     if not args.quiet:
@@ -164,8 +170,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_matrix(args: argparse.Namespace) -> int:
     from .export import write_matrix
 
+    where = _where(args.where)
     segments, codebook, documents = _coded(args)
-    write_matrix(args.kind, segments, codebook, documents, args.output, unit=args.unit, roll_up=args.roll_up)
+    write_matrix(args.kind, segments, codebook, documents, args.output, unit=args.unit, roll_up=args.roll_up,
+                 where=where)
     if not args.quiet and args.output != "-":
         print(f"matrix {args.kind} -> {args.output}", file=sys.stderr)
     return EXIT_OK
@@ -174,13 +182,26 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .project import run_project
 
+    where = _where(args.where)
     report = _code(args, lambda corpus, codebook, **kw: run_project(
-        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, **kw))
+        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, where=where, **kw))
     _summary(args, report.result, [str(f) for f in report.files])
     return EXIT_OK
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+def _where(pairs: list[str]) -> dict[str, list[str]] | None:
+    """``--where KEY=VALUE`` options as ``{key: [values]}``; checked before any coding starts."""
+    out: dict[str, list[str]] = {}
+    bad = [p for p in pairs if "=" not in p or not p.split("=", 1)[0].strip()]
+    if bad:
+        raise QualcodeError([f"--where {p!r}: expected KEY=VALUE, e.g. --where sector=furniture" for p in bad])
+    for p in pairs:
+        key, value = p.split("=", 1)
+        out.setdefault(key.strip(), []).append(value.strip())
+    return out or None
+
 
 def _code(args: argparse.Namespace, func: Callable[..., Any]) -> Any:
     if args.jobs < 1:

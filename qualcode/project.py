@@ -115,10 +115,12 @@ class RunReport:
 
 def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", outdir: str | Path = "out", *,
                 unit: Literal["sentence", "paragraph", "section", "document"] = "paragraph",
-                roll_up: str | None = None, jobs: int = 1, model: str | None = None,
-                progress: Progress | None = None) -> RunReport:
-    """The main job: code the corpus, then write the coding, the graph in every format and
-    the matrices into ``outdir``."""
+                roll_up: str | None = None, where: dict[str, list[str]] | None = None, jobs: int = 1,
+                model: str | None = None, progress: Progress | None = None) -> RunReport:
+    """The main job: code the corpus, then write the coding, the graph in every format
+    (and its picture when matplotlib, the ``plot`` extra, is installed) and the matrices
+    into ``outdir``. ``where`` keeps the documents with those front-matter values in the
+    graph and the matrices (see ``qualcode.graph.select_where``)."""
     from .output import write_coding
 
     result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress)
@@ -130,5 +132,6 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     from .export import export_all
 
     docs = {d.id: d for d in result.documents}
-    files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up))
+    files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
+                            where=where))
     return RunReport(result, files)

@@ -44,10 +44,13 @@ def corpus_graph(segments=SEGMENTS) -> nx.Graph:
     return build_graph(segments, CODEBOOK, DOCUMENTS)
 
 
-def same_graph(G: nx.Graph, H: nx.Graph, *, empty_is_missing: bool = False) -> None:
+LAYOUT = ("x", "y", "size")  # what GraphML adds to every node: the GEXF layout
+
+
+def same_graph(G: nx.Graph, H: nx.Graph, *, empty_is_missing: bool = False, ignore: tuple[str, ...] = ()) -> None:
     """Nodes, edges and every attribute equal (CSV cannot tell an empty string from a missing value)."""
     def clean(a):
-        return {k: v for k, v in a.items() if not (empty_is_missing and v == "")}
+        return {k: v for k, v in a.items() if not (empty_is_missing and v == "") and k not in ignore}
 
     assert sorted(H) == sorted(G)
     assert {n: clean(a) for n, a in H.nodes(data=True)} == {n: clean(a) for n, a in G.nodes(data=True)}
@@ -61,8 +64,20 @@ def test_export_formats_round_trip(tmp_path, name):
     G = corpus_graph()
     assert write_graph(G, tmp_path / name) == [tmp_path / name]
     H = read_graph(tmp_path / name)
-    same_graph(G, H)
+    same_graph(G, H, ignore=LAYOUT if name.endswith(".graphml") else ())
     assert H.graph == G.graph
+
+
+def test_export_formats_graphml_carries_the_gexf_layout(tmp_path):
+    G = corpus_graph()
+    write_graph(G, tmp_path / "g.graphml")
+    write_graph(G, tmp_path / "g.gexf")
+    write_graph(G, tmp_path / "g.json")
+    H, X = read_graph(tmp_path / "g.graphml"), read_graph(tmp_path / "g.gexf")
+    for n in G:
+        assert {k: H.nodes[n][k] for k in LAYOUT} == {k: X.nodes[n][k] for k in LAYOUT}
+    assert len({(H.nodes[n]["x"], H.nodes[n]["y"]) for n in G}) == G.number_of_nodes()
+    assert "x" not in read_graph(tmp_path / "g.json").nodes["theme:finance"]  # JSON keeps the graph as it is
 
 
 def test_export_formats_gephi_csv_round_trip(tmp_path):
@@ -81,7 +96,7 @@ def test_export_formats_gephi_csv_headers(tmp_path):
     assert {row[2] for row in edges[1:]} == {"Undirected"}
     finance = next(r for r in nodes if r[0] == "theme:finance")
     assert finance[1] == "Finance, credit" and finance[nodes[0].index("definition")] == '"Money"\nand loans'
-    assert [r[0] for r in nodes[1:]] == sorted(r[0] for r in nodes[1:])
+    assert [r[0] for r in nodes[1:]] == list(corpus_graph())  # the graph's order: codebook order, then ids
     unequal = edges[0].index("unequal")
     assert {r[unequal] for r in edges[1:]} == {"", "false"}  # theme-case edges have no such value
 
@@ -154,9 +169,11 @@ def test_export_formats_json_is_sorted_node_link(tmp_path):
     data = json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))
     assert set(data) == {"directed", "multigraph", "graph", "nodes", "edges"}
     ids = [n["id"] for n in data["nodes"]]
-    assert ids == sorted(ids) and all(next(iter(n)) == "id" for n in data["nodes"])
+    assert ids == list(corpus_graph()) and all(next(iter(n)) == "id" for n in data["nodes"])
+    assert ids == ["theme:finance", "theme:trust", "theme:learning", "case:puebla", "case:teziutlan",
+                   "doc:interviews/i.md", "doc:paper/p.md"]  # themes and cases in codebook order, documents by id
     pairs = [(e["source"], e["target"]) for e in data["edges"]]
-    assert pairs == sorted(pairs) and all(s < t for s, t in pairs)
+    assert pairs == [tuple(e) for e in corpus_graph().edges()] and all(ids.index(s) < ids.index(t) for s, t in pairs)
     assert "Teziutlán" in (tmp_path / "g.json").read_text(encoding="utf-8")  # UTF-8, not \\u escapes
 
 
@@ -168,13 +185,14 @@ def test_export_formats_hold_values_networkx_cannot(tmp_path, name):
     G.add_edge("a", "b", weight=np.float64(0.5), note=None, flag=np.bool_(False))
     write_graph(G, tmp_path / name)
     H = read_graph(tmp_path / name)
-    assert {k: v for k, v in H.nodes["a"].items() if k != "label"} == {"count": 3, "share": 0.5, "tags": "x; y"}
+    got = {k: v for k, v in H.nodes["a"].items() if k != "label" and k not in LAYOUT}
+    assert got == {"count": 3, "share": 0.5, "tags": "x; y"}
     assert H.edges["a", "b"] == {"weight": 0.5, "flag": False}
 
 
 def test_export_formats_export_all_writes_every_file(tmp_path):
     out = tmp_path / "out"
-    paths = export_all(SEGMENTS, CODEBOOK, DOCUMENTS, out, unit="sentence", roll_up="state")
+    paths = export_all(SEGMENTS, CODEBOOK, DOCUMENTS, out, unit="sentence", roll_up="state", picture=False)
     names = ["graph.gexf", "graph.graphml", "graph.json", "graph.nodes.csv", "graph.edges.csv",
              "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv"]
     assert paths == [out / n for n in names]
@@ -191,7 +209,7 @@ def test_export_formats_export_all_writes_every_file(tmp_path):
 
 def test_export_formats_export_all_on_empty_corpus(tmp_path):
     with pytest.warns(UserWarning, match="no coded segments"):
-        paths = export_all([], CODEBOOK, [], tmp_path)
+        paths = export_all([], CODEBOOK, [], tmp_path, picture=False)
     assert len(paths) == 8 and all(p.exists() for p in paths)
     assert (tmp_path / "matrix-theme-theme.csv").read_text().startswith("theme_a,theme_b,count,")
     with warnings.catch_warnings():

@@ -52,7 +52,7 @@ P, A, B = "paper/ruiz-duran.md", "interviews/a.md", "interviews/b.md"
 DOCUMENTS = [
     Document(P, "", {"title": "Clustering: Joint Learning Experience", "kind": "paper"}),
     Document(A, "", {"title": "Interview A", "kind": "interview"}),
-    Document(B, "", {"title": "Interview B", "kind": "interview"}),
+    Document(B, "", {"title": "Interview B", "kind": "interview", "sector": "garment", "date": "1997"}),
 ]
 C, F, T, L = "cooperation", "finance", "trust", "learning"
 ROWS = [  # doc, n, paragraph, section_start, codes, cases, context_cases
@@ -138,17 +138,17 @@ def test_measures_arrays_equal_scalars_also_when_computed_in_threads():
         ("paragraph", 6, (C, T), 4, 1.0, 1.5, 1 / 15),
         ("sentence", 10, (F, T), 2, 2 / 7, 1.0, 31 / 42),
         ("sentence", 10, (F, L), 1, 1 / 7, 2 / 3, 11 / 12),
-        ("sentence", 10, (C, T), 4, 1.0, 2.5, 1 / 210),
+        ("sentence", 10, (T, C), 4, 1.0, 2.5, 1 / 210),  # nested: shown with include_nested
         ("section", 4, (F, L), 2, 0.5, 8 / 9, 1.0),  # sections: P-, P100, A-, B-
         ("section", 4, (F, T), 3, 0.75, 1.0, 1.0),
         ("document", 3, (F, L), 3, 1.0, 1.0, 1.0),
     ],
 )
 def test_graph_cooccurrence_per_unit(unit, n_units, pair, count, c, lift, p):
-    G = graph(unit=unit)
+    G = graph(unit=unit, include_nested=True)
     assert G.graph["n_units"] == n_units
     e = G.edges[th(pair[0]), th(pair[1])]
-    assert (e["relation"], e["count"]) == ("cooccurrence", count)
+    assert (e["relation"], e["count"], e["weight_measure"]) == ("cooccurrence", count, "c_coefficient")
     assert e["weight"] == e["c_coefficient"] == pytest.approx(c, abs=1e-9)
     assert e["lift"] == pytest.approx(lift, abs=1e-9)
     assert e["p_value"] == pytest.approx(p, abs=1e-9)
@@ -160,9 +160,21 @@ def test_graph_pairs_never_seen_together_have_no_edge():
 
 
 def test_graph_nested_flags_a_code_and_its_ancestor():
-    G = graph()
+    G = graph(include_nested=True)
     assert G.edges[th(C), th(T)]["nested"] is True
     assert G.edges[th(F), th(T)]["nested"] is False
+
+
+@pytest.mark.parametrize(("include_nested", "pairs"), [
+    (False, {(F, C), (F, T), (F, L), (C, L), (T, L)}),  # trust is a kind of cooperation: always together
+    (True, {(F, C), (F, T), (F, L), (C, T), (C, L), (T, L)}),
+])
+def test_graph_parent_child_pairs_left_out_by_default(include_nested, pairs):
+    G = graph(include_nested=include_nested)
+    got = {(u[6:], v[6:]) for u, v, a in G.edges(data=True) if a["relation"] == "cooccurrence"}
+    assert got == pairs
+    t = tally(SEGMENTS, CODEBOOK, DOCUMENTS)
+    assert len(t.pairs()) == 6  # the matrix keeps every pair, with its nested flag
 
 
 def test_graph_unequal_flags_a_lopsided_pair():
@@ -179,19 +191,19 @@ def test_graph_unequal_flags_a_lopsided_pair():
     ("node", "expected"),
     [
         (th(F), {"label": "Finance", "kind": "theme", "segments": 5, "documents": 3, "units": 4,
-                 "definition": "Credit & <money>", "parent": "", "color": "#1f77b4"}),
+                 "definition": "Credit & <money>", "parent": "", "color": "#1f77b4", "isolated": False}),
         (th(T), {"label": "Trust", "kind": "theme", "segments": 4, "documents": 3, "units": 4,
-                 "definition": "", "parent": "cooperation", "color": "#ff7f0e"}),
+                 "definition": "", "parent": "cooperation", "color": "#ff7f0e", "isolated": False}),
         (th(L), {"label": "Joint learning", "kind": "theme", "segments": 3, "documents": 3, "units": 3,
-                 "definition": "", "parent": "", "color": "#9467bd"}),
+                 "definition": "", "parent": "", "color": "#9467bd", "isolated": False}),
         ("case:teziutlan", {"label": "Teziutlán", "kind": "case", "case_kind": "city", "parent": "puebla",
-                            "segments": 2, "context_segments": 1, "color": "#3b6ea8"}),
+                            "segments": 2, "context_segments": 1, "color": "#17becf", "isolated": False}),
         ("case:puebla", {"label": "Puebla", "kind": "case", "case_kind": "state", "parent": "mexico",
-                         "segments": 1, "context_segments": 3, "color": "#3b6ea8"}),
-        ("doc:" + P, {"label": "Clustering: Joint Learning Experience", "kind": "document",
-                      "doc_kind": "paper", "segments": 5, "color": "#a0a0a0"}),
-        ("doc:" + B, {"label": "Interview B", "kind": "document", "doc_kind": "interview", "segments": 2,
-                      "color": "#a0a0a0"}),
+                         "segments": 1, "context_segments": 3, "color": "#4292c6", "isolated": False}),
+        ("doc:" + P, {"label": "Clustering", "title": "Clustering: Joint Learning Experience", "kind": "document",
+                      "doc_kind": "paper", "segments": 5, "color": "#a0a0a0", "isolated": False}),
+        ("doc:" + B, {"label": "Interview B", "title": "Interview B", "kind": "document", "doc_kind": "interview",
+                      "segments": 2, "color": "#a0a0a0", "sector": "garment", "date": "1997", "isolated": False}),
     ],
 )
 def test_graph_node_attributes(node, expected):
@@ -209,7 +221,7 @@ def test_graph_nodes_are_the_evidence():
 # theme-case and theme-document edges ----------------------------------------------------------
 
 def case_links(G):
-    return {(v.split(":", 1)[1], u.split(":", 1)[1]): (a["named"], a["context"])
+    return {(u.split(":", 1)[1], v.split(":", 1)[1]): (a["named"], a["context"])
             for u, v, a in G.edges(data=True) if a["relation"] == "theme-case"}
 
 
@@ -241,7 +253,7 @@ def test_graph_roll_up_moves_case_nodes_up():
 
 def test_graph_case_edge_weight_is_share_of_theme_segments():
     e = graph().edges["case:teziutlan", th(F)]
-    assert (e["count"], e["weight"]) == (3, pytest.approx(3 / 5))
+    assert (e["count"], e["weight"], e["weight_measure"]) == (3, pytest.approx(3 / 5), "share_of_theme_segments")
 
 
 @pytest.mark.parametrize(("theme", "doc", "count"), [(F, P, 2), (F, A, 2), (F, B, 1), (T, P, 2), (L, A, 1)])
@@ -249,26 +261,45 @@ def test_graph_document_edges_count_segments(theme, doc, count):
     e = graph().edges["doc:" + doc, th(theme)]
     total = {F: 5, T: 4, L: 3}[theme]
     assert (e["relation"], e["count"], e["weight"]) == ("theme-document", count, pytest.approx(count / total))
+    assert e["weight_measure"] == "share_of_theme_segments"
 
 
 # filters ---------------------------------------------------------------------------------
 
 def edge_set(G):
-    return {(u.split(":", 1)[1], v.split(":", 1)[1]) for u, v in G.edges()}
+    return {(u.split(":", 1)[1], v.split(":", 1)[1]) for u, v in G.edges()}  # themes first, codebook order
 
 
 @pytest.mark.parametrize(
     ("options", "edges"),
     [
-        ({"min_count": 3}, {(C, F), (C, T), (F, T), ("teziutlan", F), ("puebla", F)}),
-        ({"min_weight": 0.5}, {(C, F), (C, T), (F, T), ("teziutlan", F), ("puebla", F), ("teziutlan", T),
-                               ("teziutlan", C), ("puebla", L), (P, T), (P, C)}),
-        ({"min_weight": 0.5, "min_count": 3}, {(C, F), (C, T), (F, T), ("teziutlan", F), ("puebla", F)}),
-        ({"kinds": ["theme"], "min_weight": 0.5}, {(C, F), (C, T), (F, T)}),
+        ({"min_count": 3}, {(F, C), (F, T), (F, "teziutlan"), (F, "puebla")}),
+        ({"min_count": 3, "include_nested": True}, {(F, C), (C, T), (F, T), (F, "teziutlan"), (F, "puebla")}),
+        ({"min_weight": 0.5}, {(F, C), (F, T), (F, "teziutlan"), (F, "puebla"), (T, "teziutlan"),
+                               (C, "teziutlan"), (L, "puebla"), (T, P), (C, P)}),
+        ({"min_weight": 0.5, "min_count": 3}, {(F, C), (F, T), (F, "teziutlan"), (F, "puebla")}),
+        ({"kinds": ["theme"], "min_weight": 0.5}, {(F, C), (F, T)}),
     ],
 )
 def test_graph_filters_drop_weak_edges(options, edges):
     assert edge_set(graph(**options)) == edges
+
+
+@pytest.mark.parametrize(
+    ("options", "nodes", "isolated"),
+    [
+        ({}, 11, set()),
+        # cases and documents left without an edge go; themes stay, flagged
+        ({"min_count": 3}, 6, {th(L)}),
+        ({"min_count": 99}, 4, {th(F), th(C), th(T), th(L)}),
+        ({"kinds": ["case", "document"]}, 7, {"case:teziutlan", "case:puebla", "case:mexico", "case:guadalajara",
+                                             "doc:" + P, "doc:" + A, "doc:" + B}),  # nothing to link them
+    ],
+)
+def test_graph_isolated_nodes_after_filtering_are_dropped_or_flagged(options, nodes, isolated):
+    G = graph(**options)
+    assert G.number_of_nodes() == nodes
+    assert {n for n, a in G.nodes(data=True) if a["isolated"]} == isolated == set(nx.isolates(G))
 
 
 @pytest.mark.parametrize(
@@ -301,7 +332,7 @@ def test_graph_kinds_keep_only_those_nodes(kinds, node_kinds, relations):
 def test_graph_docs_selects_documents_by_kind_or_prefix(docs, n_units, pairs, doc_nodes):
     G = graph(docs=docs)
     assert G.graph["n_units"] == n_units
-    got = {(u[6:], v[6:]): a["count"] for u, v, a in G.edges(data=True)
+    got = {tuple(sorted((u[6:], v[6:]))): a["count"] for u, v, a in G.edges(data=True)
            if a["relation"] == "cooccurrence" and th(C) not in (u, v)}
     assert got == pairs
     assert sorted(n for n in G if n.startswith("doc:")) == doc_nodes
@@ -349,21 +380,26 @@ def test_graph_codes_and_cases_missing_from_codebook_still_show():
     segs = [coded("x.md", 1, 1, None, ("new", F), ("atlantis",))]
     G = build_graph(segs, CODEBOOK)
     assert G.nodes["theme:new"] == {"label": "new", "kind": "theme", "segments": 1, "documents": 1, "units": 1,
-                                    "definition": "", "parent": "", "color": "#808080"}
+                                    "definition": "", "parent": "", "color": "#808080", "isolated": False}
+    assert list(G)[:2] == [th(F), "theme:new"]  # codebook order, then codes it lacks
     assert G.nodes["case:atlantis"]["case_kind"] == ""
     assert G.nodes["doc:x.md"]["label"] == "x.md"  # no Document given: the id
 
 
 # determinism ---------------------------------------------------------------------------------
 
-def test_graph_is_sorted_and_independent_of_segment_order():
+def test_graph_is_in_codebook_order_and_independent_of_segment_order():
     G = graph()
     shuffled = SEGMENTS[:]
     random.Random(3).shuffle(shuffled)
     H = build_graph(shuffled, CODEBOOK, list(reversed(DOCUMENTS)))
-    assert list(G) == sorted(G) == list(H)
+    # one order everywhere: themes and cases as in the codebook (and the records), documents by id
+    assert list(G) == list(H) == [th(F), th(C), th(T), th(L), "case:mexico", "case:puebla", "case:teziutlan",
+                                  "case:guadalajara", "doc:" + A, "doc:" + B, "doc:" + P]
     assert list(G.edges(data=True)) == list(H.edges(data=True))
-    assert list(G.edges()) == sorted(G.edges()) and all(u < v for u, v in G.edges())
+    rank = {n: i for i, n in enumerate(G)}
+    assert [(rank[u], rank[v]) for u, v in G.edges()] == sorted((rank[u], rank[v]) for u, v in G.edges())
+    assert all(rank[u] < rank[v] for u, v in G.edges())
 
 
 def test_graph_layout_is_seeded():
@@ -412,5 +448,93 @@ def test_graph_tally_counts_each_unit_once():
     assert t.n_units == 6
     assert t.theme_units == {C: 4, F: 4, L: 3, T: 4}
     assert t.theme_segments == {C: 4, F: 5, L: 3, T: 4}
+    assert t.themes == (F, C, T, L)  # codebook order
     assert [(p.theme_a, p.theme_b, p.count) for p in t.pairs()] == [
-        (C, F, 3), (C, L, 2), (C, T, 4), (F, L, 2), (F, T, 3), (L, T, 2)]
+        (F, C, 3), (F, T, 3), (F, L, 2), (C, T, 4), (C, L, 2), (T, L, 2)]
+
+
+# documents: labels, front matter, --where ------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("meta", "label"),
+    [
+        ({"title": "Interview A"}, "Interview A"),
+        ({"title": "Clustering: Joint Learning Experience"}, "Clustering"),  # the subtitle goes
+        ({"title": "Integradora de Muebles del Oriente de Michoacán, Ciudad Hidalgo (furniture): visit notes"},
+         "Integradora de Muebles del Oriente de…"),  # cut at a word, at most 45 characters
+        ({"title": "Averyveryveryveryveryveryveryveryveryverylongwordwithoutspaces"},
+         "Averyveryveryveryveryveryveryveryveryverylon…"),
+        ({"title": "Long title that a researcher shortened by hand herself", "label": "Short"}, "Short"),
+        ({}, "x.md"),  # no title: the id
+    ],
+)
+def test_graph_document_label_is_the_title_shortened(meta, label):
+    G = build_graph([coded("x.md", 1, 1, None, (F, L))], CODEBOOK, [Document("x.md", "", meta)])
+    node = G.nodes["doc:x.md"]
+    assert node["label"] == label and len(label) <= 45
+    assert node["title"] == meta.get("title", "x.md")
+
+
+def test_graph_document_front_matter_fields_are_node_attributes():
+    meta = {"title": "T", "kind": "interview", "sector": "furniture", "date": "1997-summer", "cases": ["puebla"],
+            "source": {"id": "paper.md"}, "segments": "clashes", "color": "red"}
+    G = build_graph([coded("x.md", 1, 1, None, (F, L))], CODEBOOK, [Document("x.md", "", meta)])
+    node = G.nodes["doc:x.md"]
+    assert node["doc_kind"] == "interview" and node["sector"] == "furniture" and node["date"] == "1997-summer"
+    assert node["cases"] == ["puebla"] and node["source"] == {"id": "paper.md"}
+    assert (node["segments"], node["meta_segments"], node["color"], node["meta_color"]) == (1, "clashes", "#a0a0a0",
+                                                                                          "red")
+
+
+@pytest.mark.parametrize(
+    ("case_id", "color"),
+    [("mexico", "#08306b"), ("puebla", "#4292c6"), ("teziutlan", "#17becf"), ("atlantis", "#6baed6")],
+)
+def test_graph_case_nodes_are_coloured_by_case_kind(case_id, color):
+    G = build_graph([coded("x.md", 1, 1, None, (F, L), (case_id,))], CODEBOOK)
+    assert G.nodes[f"case:{case_id}"]["color"] == color
+
+
+SECTORS = [Document("f1.md", "", {"kind": "interview", "sector": "furniture", "tags": ["crisis", "exports"]}),
+           Document("f2.md", "", {"kind": "field-notes", "sector": "furniture", "public": True}),
+           Document("g1.md", "", {"kind": "interview", "sector": "garment", "year": 1997}),
+           Document("p.md", "", {"kind": "paper"})]
+SECTOR_SEGMENTS = [coded(d.id, i, 1, None, (F, L)) for i, d in enumerate(SECTORS, 1)]
+
+
+@pytest.mark.parametrize(
+    ("where", "docs"),
+    [
+        ({"sector": "furniture"}, ["f1.md", "f2.md"]),
+        ({"sector": "garment"}, ["g1.md"]),
+        ({"sector": ["furniture", "garment"]}, ["f1.md", "f2.md", "g1.md"]),  # values of one key: any
+        ({"sector": "furniture", "kind": "interview"}, ["f1.md"]),  # different keys: all
+        ({"tags": "exports"}, ["f1.md"]),  # a list field: one of its items
+        ({"public": "true"}, ["f2.md"]),
+        ({"year": "1997"}, ["g1.md"]),
+        ({"sector": "garment", "kind": "field-notes"}, []),
+    ],
+)
+def test_graph_where_selects_documents_by_front_matter(where, docs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the empty selection warns
+        G = build_graph(SECTOR_SEGMENTS, CODEBOOK, SECTORS, where=where)
+        t = tally(SECTOR_SEGMENTS, CODEBOOK, SECTORS, where=where)
+    assert sorted(n[4:] for n in G if n.startswith("doc:")) == docs
+    assert t.n_units == len(docs) and t.theme_segments.get(F, 0) == len(docs)
+
+
+@pytest.mark.parametrize(
+    ("where", "messages"),
+    [
+        ({"sectr": "furniture"}, ["no document has the field 'sectr' (fields: kind, public, sector, tags, year)"]),
+        ({"sector": "furnture"}, ["no document has sector='furnture' (sector values: furniture, garment)"]),
+        ({"sector": "x", "kind": "y"}, ["sector='x'", "kind='y'"]),  # every problem at once
+    ],
+)
+def test_graph_where_typo_is_an_error_listing_what_there_is(where, messages):
+    with pytest.raises(QualcodeError) as err:
+        build_graph(SECTOR_SEGMENTS, CODEBOOK, SECTORS, where=where)
+    assert len(err.value.problems) == len(messages)
+    for problem, message in zip(err.value.problems, messages):
+        assert message in str(problem)

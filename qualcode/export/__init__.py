@@ -7,6 +7,8 @@ suffix         format                         opens in
 ``.graphml``   GraphML                        Gephi, Cytoscape, yEd, igraph
 ``.json``      node-link JSON                 d3 and other web tools
 ``.csv``       Gephi spreadsheet tables       Gephi (Import Spreadsheet), spreadsheets
+``.svg``       picture (needs ``[plot]``)     browsers, documents
+``.png``       picture (needs ``[plot]``)     anything
 =============  =============================  ===================================
 
 For ``.csv``, ``X.nodes.csv`` gets the nodes table, ``X.edges.csv`` the edges table
@@ -29,18 +31,19 @@ from qualcode.export.tables import (
     MATRIX_KINDS, MatrixKind, PathOrFile, read_gephi_csv, write_edges_csv, write_gephi_csv,
     write_matrix_table, write_nodes_csv,
 )
-from qualcode.graph import LAYOUT_SEED, Documents, Unit, graph_from_tally, tally
+from qualcode.export.picture import picture_available, write_picture
+from qualcode.graph import LAYOUT_SEED, Documents, Unit, Where, graph_from_tally, tally
 from qualcode.model import CodedSegment, Codebook
 
-GraphFormat = Literal["gexf", "graphml", "json", "csv", "nodes-csv", "edges-csv"]
+GraphFormat = Literal["gexf", "graphml", "json", "csv", "nodes-csv", "edges-csv", "svg", "png"]
 GRAPH_FORMATS: tuple[str, ...] = get_args(GraphFormat)
-SUFFIXES = {".gexf": "gexf", ".graphml": "graphml", ".json": "json", ".csv": "csv"}
+SUFFIXES = {".gexf": "gexf", ".graphml": "graphml", ".json": "json", ".csv": "csv", ".svg": "svg", ".png": "png"}
 
 __all__ = [
     "GRAPH_FORMATS", "MATRIX_KINDS", "GraphFormat", "MatrixKind", "export_all", "generate_gexf",
     "generate_graphml", "generate_json", "graph_format", "read_gephi_csv", "read_gexf", "read_graph",
     "read_graphml", "read_json", "write_edges_csv", "write_gephi_csv", "write_gexf", "write_graph",
-    "write_graphml", "write_json", "write_matrix", "write_nodes_csv",
+    "write_graphml", "write_json", "write_matrix", "write_nodes_csv", "write_picture", "picture_available",
 ]
 
 
@@ -63,8 +66,9 @@ def write_graph(
     """Write ``G`` in ``format``, or else in the format its file name asks for.
 
     Returns the files written (none for ``-`` or an open file). ``csv`` writes two
-    files, so it needs a path; ``nodes-csv`` and ``edges-csv`` write one table.
-    ``seed`` seeds the layout of the GEXF and GraphML files.
+    files, so it needs a path; ``nodes-csv`` and ``edges-csv`` write one table;
+    ``svg`` and ``png`` draw the graph (:mod:`qualcode.export.picture`, needs the
+    ``plot`` extra). ``seed`` seeds the layout of the GEXF, GraphML and pictures.
     """
     is_path = isinstance(path_or_file, (str, os.PathLike))
     if format is None:
@@ -79,7 +83,9 @@ def write_graph(
             raise QualcodeError("format 'csv' writes a nodes and an edges table: give a file name, "
                                 "or ask for 'nodes-csv' or 'edges-csv'")
         return write_gephi_csv(G, path_or_file)  # type: ignore[arg-type]
-    if format in ("gexf", "graphml"):
+    if format in ("svg", "png"):
+        write_picture(G, path_or_file, format=format, seed=seed)
+    elif format in ("gexf", "graphml"):
         (write_gexf if format == "gexf" else write_graphml)(G, path_or_file, seed=seed)
     else:
         {"json": write_json,
@@ -90,6 +96,8 @@ def write_graph(
 def read_graph(path: str | os.PathLike[str]) -> nx.Graph:
     """Read back a graph file written by :func:`write_graph`, by its suffix (for round trips)."""
     fmt = graph_format(path)
+    if fmt in ("svg", "png"):
+        raise QualcodeError(f"{str(path)!r}: a picture cannot be read back as a graph")
     if fmt in ("csv", "nodes-csv", "edges-csv"):
         return read_gephi_csv(path)
     return {"gexf": read_gexf, "graphml": read_graphml, "json": read_json}[fmt](path)
@@ -105,6 +113,7 @@ def write_matrix(
     unit: Unit = "paragraph",
     roll_up: str | None = None,
     docs: Iterable[str] | None = None,
+    where: Where | None = None,
 ) -> None:
     """Count and write one matrix as CSV (``theme-theme``, ``theme-case`` or ``theme-document``).
 
@@ -113,7 +122,7 @@ def write_matrix(
     """
     if kind not in MATRIX_KINDS:
         raise QualcodeError(f"matrix: unknown kind {kind!r} (choose one of {', '.join(MATRIX_KINDS)})")
-    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs)
+    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs, where=where)
     write_matrix_table(kind, counts, path_or_file)
 
 
@@ -126,19 +135,25 @@ def export_all(
     unit: Unit = "paragraph",
     roll_up: str | None = None,
     docs: Iterable[str] | None = None,
+    where: Where | None = None,
     seed: int = LAYOUT_SEED,
+    picture: bool | None = None,
 ) -> list[Path]:
     """Write the graph in every format and the three matrices into ``outdir``; returns the files.
 
     Files: ``graph.gexf``, ``graph.graphml``, ``graph.json``, ``graph.nodes.csv``,
-    ``graph.edges.csv``, ``matrix-theme-theme.csv``, ``matrix-theme-case.csv``,
+    ``graph.edges.csv``, ``graph.svg`` (the picture: when ``picture``, by default when
+    matplotlib is installed), ``matrix-theme-theme.csv``, ``matrix-theme-case.csv``,
     ``matrix-theme-document.csv``. Counting is done once for all of them.
     """
     out = Path(outdir)
-    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs)
+    counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs, where=where)
     G = graph_from_tally(counts)
     written: list[Path] = []
-    for name in ("graph.gexf", "graph.graphml", "graph.json", "graph.csv"):
+    names = ["graph.gexf", "graph.graphml", "graph.json", "graph.csv"]
+    if picture_available() if picture is None else picture:
+        names.append("graph.svg")
+    for name in names:
         written += write_graph(G, out / name, seed=seed)
     for kind in MATRIX_KINDS:
         path = out / f"matrix-{kind}.csv"
