@@ -208,3 +208,21 @@ def test_cli_readme_example_record_is_real(bundled):
 def test_cli_unwritable_output_exit_2(project, target):
     out = run_cli("code", "-o", target, cwd=project)
     assert out.returncode == 2 and "cannot write the output" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_graph_where_include_nested_and_picture_options(project):
+    (project / "corpus" / "a.md").write_text("---\ncases: [puebla]\nsector: furniture\n---\n# Notes\n\n"
+                                             "They took a loan. Design matters.\n")
+    (project / "corpus" / "c.md").write_text("---\nsector: garment\n---\nCredit for design.\n")
+    out = run_cli("graph", "--where", "sector=furniture", "-o", "f.json", cwd=project)
+    assert out.returncode == 0, out.stderr
+    docs = {n["id"] for n in json.loads((project / "f.json").read_text())["nodes"] if n["kind"] == "document"}
+    assert docs == {"doc:a.md"}
+    out = run_cli("matrix", "--kind", "theme-document", "--where", "sector=garment", "--where", "sector=furniture",
+                  "-o", "m.csv", cwd=project)
+    assert out.returncode == 0 and (project / "m.csv").read_text().splitlines()[0] == "theme,label,a.md,c.md"
+    for args, message in [(["--where", "sector"], "expected KEY=VALUE"),
+                          (["--where", "sectr=furniture"], "no document has the field 'sectr'")]:
+        out = run_cli("graph", *args, "-o", "g.gexf", cwd=project)
+        assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+        assert not (project / "g.gexf").exists()

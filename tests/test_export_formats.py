@@ -5,7 +5,10 @@ import csv
 import io
 import json
 import random
+import subprocess
+import sys
 import warnings
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
@@ -215,3 +218,46 @@ def test_export_formats_export_all_on_empty_corpus(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_graph(tmp_path / "graph.json").number_of_nodes() == 0
+
+
+def test_export_formats_every_xml_export_valid_with_control_characters_in_names(tmp_path):
+    """A control character in a file name, a title or a front-matter value cannot make an export invalid."""
+    from conftest import requires_shared
+
+    from qualcode.project import run_project
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notes\x01\x1b.md").write_text(
+        '---\ntitle: "Visit\\x0b notes\\x01: Puebla"\nkind: interview\nsector: "gar\\x02ment"\n---\n'
+        "They took a loan in Puebla. Design matters.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("Firms got credit and design help.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text(
+        "codes:\n  - id: finance\n    label: Finance\n    patterns:\n      terms: [loan, credit]\n"
+        "  - id: design\n    label: Design\n    patterns:\n      terms: [design]\n"
+        "cases:\n  - id: puebla\n    name: Puebla\n    kind: state\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = run_project(corpus, tmp_path / "codebook.yaml", tmp_path / "out")
+    names = {p.name for p in report.files}
+    assert {"graph.gexf", "graph.graphml"} <= names
+    for path in report.files:
+        if path.suffix in (".gexf", ".graphml", ".svg"):
+            root = ET.parse(path).getroot()  # well-formed XML, or this raises
+            assert "Visit notes" in ET.tostring(root, encoding="unicode") or path.suffix == ".svg", path.name
+    G = read_graph(tmp_path / "out" / "graph.graphml")
+    assert "doc:notes.md" in G and G.nodes["doc:notes.md"]["sector"] == "garment"
+    assert "doc:notes\x01\x1b.md" in read_graph(tmp_path / "out" / "graph.json")  # JSON can hold them: kept
+    tool = requires_shared("tools", "validate-xml")
+    pytest.importorskip("lxml", reason="validate-xml needs lxml")
+    done = subprocess.run([sys.executable, str(tool), str(tmp_path / "out" / "graph.gexf")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_export_formats_ids_told_apart_only_by_control_characters_are_an_error(tmp_path):
+    G = nx.Graph()
+    G.add_edge("doc:a\x01.md", "doc:a.md")
+    with pytest.raises(QualcodeError, match="differ only in control characters"):
+        write_graph(G, tmp_path / "g.graphml")
+    assert list(tmp_path.iterdir()) == []

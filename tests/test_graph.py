@@ -408,6 +408,47 @@ def test_graph_layout_is_seeded():
     assert layout(G, seed=1) != layout(G, seed=2)
 
 
+def rings(G, pos):
+    """For each node kind, the (nearest, farthest) distance of its nodes from the themes' centre."""
+    themes = [pos[n] for n in G if G.nodes[n]["kind"] == "theme"]
+    cx, cy = np.mean(themes, axis=0)
+    out = {}
+    for n, (x, y) in pos.items():
+        d, kind = float(np.hypot(x - cx, y - cy)), G.nodes[n]["kind"]
+        lo, hi = out.get(kind, (d, d))
+        out[kind] = (min(lo, d), max(hi, d))
+    return out
+
+
+def test_graph_layout_keeps_the_kinds_apart(bundled):
+    docs, segments = bundled
+    G = build_graph(segments, bundled_codebook(), docs)
+    pos = layout(G)
+    r = rings(G, pos)
+    assert r["theme"][1] < r["case"][0] <= r["case"][1] < r["document"][0]  # themes inside, then cases, documents
+    assert max(max(abs(x), abs(y)) for x, y in pos.values()) == pytest.approx(1000.0, abs=0.01)
+    assert len(set(pos.values())) == len(pos)  # no two nodes in one place
+
+
+def test_graph_layout_puts_a_case_beside_its_themes():
+    # two groups of themes that never meet, each named with its own case
+    segs = [coded("d.md", 1, 1, None, (F, C), ("puebla",)), coded("d.md", 2, 2, None, (F, C), ("puebla",)),
+            coded("e.md", 3, 1, None, (L, T), ("jalisco",)), coded("e.md", 4, 2, None, (L, T), ("jalisco",))]
+    G = build_graph(segs, CODEBOOK, kinds=["theme", "case"])
+    pos = layout(G)
+    near = {c: min((th(x) for x in (F, C, L, T)), key=lambda t: np.hypot(*np.subtract(pos[t], pos[c])))
+            for c in ("case:puebla", "case:jalisco")}
+    assert near["case:puebla"] in (th(F), th(C)) and near["case:jalisco"] in (th(L), th(T))
+
+
+def bundled_codebook():
+    from conftest import ROOT
+
+    from qualcode.codebook import load_codebook
+
+    return load_codebook(ROOT / "codebook.yaml").codebook
+
+
 @pytest.mark.parametrize(
     ("value", "plain"),
     [(np.int64(3), 3), (np.float64(0.5), 0.5), (np.bool_(True), True), (None, None), (float("nan"), None),

@@ -27,7 +27,7 @@ import networkx as nx
 
 from qualcode.errors import QualcodeError
 from qualcode.export.tables import PathOrFile, write_text
-from qualcode.export.xmltext import xml_text as _xml
+from qualcode.export.xmltext import xml_graph, xml_text as _xml
 from qualcode.graph import LAYOUT_SEED, laid_out
 
 GEXF_NS = "http://gexf.net/1.3"
@@ -42,7 +42,7 @@ _HEX = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 
 def gexf_text(G: nx.Graph, *, seed: int = LAYOUT_SEED) -> str:
     """The GEXF document for ``G``, as one string."""
-    H = laid_out(G, seed=seed)
+    H = xml_graph(laid_out(G, seed=seed))
     root = ET.Element("gexf", {"xmlns": GEXF_NS, "xmlns:viz": VIZ_NS, "xmlns:xsi": XSI_NS,
                                "xsi:schemaLocation": SCHEMA_LOCATION, "version": "1.3"})
     meta = ET.SubElement(root, "meta")
