@@ -5,7 +5,7 @@ Run by hand (not a test):  .venv/bin/python benchmarks/bench_graph.py [--segment
 
 Prints the best of ``--repeat`` runs for each step: counting (tally), building the
 graph, the three matrices, their sum (the target), then writing every export format
-(GEXF includes the seeded spring layout).
+(GEXF and GraphML include the seeded ForceAtlas2 layout).
 """
 from __future__ import annotations
 
