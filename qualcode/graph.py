@@ -566,7 +566,8 @@ def _forceatlas2(G: nx.Graph, nodes: list[Any], seed: int) -> np.ndarray:
     H.add_weighted_edges_from((u, v, float(w)) for u, v, w in G.edges(data="weight", default=1.0))
     sizes = node_sizes(G)
     # start on a circle in graph order, turned and shaken a little by the seed
-    angles = np.linspace(0, 2 * math.pi, len(nodes), endpoint=False) + np.random.default_rng(seed).uniform(-0.1, 0.1, len(nodes))
+    shake = np.random.default_rng(seed).uniform(-0.1, 0.1, len(nodes))
+    angles = np.linspace(0, 2 * math.pi, len(nodes), endpoint=False) + shake
     start = {n: np.array([math.cos(a), math.sin(a)]) for n, a in zip(nodes, angles)}
     pos = nx.forceatlas2_layout(H, pos=start, max_iter=300, seed=seed, weight="weight", scaling_ratio=2.0,
                                 gravity=1.0, node_size={n: sizes[n] / MAX_SIZE for n in nodes})
