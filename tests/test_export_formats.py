@@ -206,6 +206,9 @@ def test_export_formats_export_all_writes_every_file(tmp_path):
         assert sorted(H) == sorted(G) == ["case:puebla", "doc:interviews/i.md", "doc:paper/p.md",
                                           "theme:finance", "theme:learning", "theme:trust"]
         assert H.number_of_edges() == G.number_of_edges()
+    for name in ("graph.gexf", "graph.graphml", "graph.json", "graph.nodes.csv"):  # the same as one by one
+        write_graph(G, tmp_path / "single" / name)
+        assert (out / name).read_bytes() == (tmp_path / "single" / name).read_bytes(), name
     header = (out / "matrix-theme-case.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == "theme,label,puebla,puebla (context)"
 

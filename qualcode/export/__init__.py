@@ -32,7 +32,7 @@ from qualcode.export.tables import (
     write_matrix_table, write_nodes_csv,
 )
 from qualcode.export.picture import picture_available, write_picture
-from qualcode.graph import LAYOUT_SEED, Documents, Unit, Where, graph_from_tally, tally
+from qualcode.graph import LAYOUT_SEED, Documents, Unit, Where, graph_from_tally, laid_out, tally
 from qualcode.model import CodedSegment, Codebook
 
 GraphFormat = Literal["gexf", "graphml", "json", "csv", "nodes-csv", "edges-csv", "svg", "png"]
@@ -149,12 +149,14 @@ def export_all(
     out = Path(outdir)
     counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs, where=where)
     G = graph_from_tally(counts)
+    placed = laid_out(G, seed=seed)  # the layout costs most of the writing: compute it once for all
     written: list[Path] = []
     names = ["graph.gexf", "graph.graphml", "graph.json", "graph.csv"]
     if picture_available() if picture is None else picture:
         names.append("graph.svg")
     for name in names:
-        written += write_graph(G, out / name, seed=seed)
+        with_layout = name.endswith((".gexf", ".graphml", ".svg"))  # JSON and CSV: the graph as built
+        written += write_graph(placed if with_layout else G, out / name, seed=seed)
     for kind in MATRIX_KINDS:
         path = out / f"matrix-{kind}.csv"
         write_matrix_table(kind, counts, path)  # type: ignore[arg-type]
