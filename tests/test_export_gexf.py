@@ -110,20 +110,36 @@ def written(tmp_path: Path, G: nx.Graph, name: str = "graph.gexf") -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", [*GRAPHS, "empty"])
+def control_graph() -> nx.Graph:
+    """A corpus whose file name, title and front matter hold control characters."""
+    docs = [Document("paper/p\x01\x1b.md", "", {"title": "Clustering\x0b: Joint", "kind": "paper", "sector": "a\x02b"}),
+            DOCUMENTS[1]]
+    renamed = {"paper/p.md": docs[0].id}
+    segs = [seg(renamed.get(s.segment.doc, s.segment.doc), s.segment.line, s.segment.paragraph, s.codes, s.cases,
+                s.context_cases) for s in SEGMENTS]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        G = build_graph(segs, CODEBOOK, docs)
+    assert G.nodes["doc:paper/p\x01\x1b.md"]["sector"] == "a\x02b"
+    return G
+
+
+@pytest.mark.parametrize("name", [*GRAPHS, "empty", "control"])
 def test_export_gexf_valid_against_gexf_1_3_schemas(tmp_path, name):
     if name == "empty":
         with pytest.warns(UserWarning):
             G = build_graph([], CODEBOOK)
+    elif name == "control":
+        G = control_graph()
     else:
         G = GRAPHS[name]()
     done = validate(written(tmp_path, G))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("name", [*GRAPHS, "control"])
 def test_export_gexf_parsed_by_gephi_lite_strictly(tmp_path, name):
-    G = GRAPHS[name]()
+    G = control_graph() if name == "control" else GRAPHS[name]()
     done = gephi_lite(written(tmp_path, G))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"nodes={G.number_of_nodes()} edges={G.number_of_edges()}" in done.stdout
@@ -183,6 +199,7 @@ def test_export_gexf_header_and_declared_types(tmp_path):
     assert declared[("node", "definition")] == "string"
     assert declared[("edge", "c_coefficient")] == "double" and declared[("edge", "p_value")] == "double"
     assert declared[("edge", "unequal")] == "boolean" and declared[("edge", "count")] == "long"
+    assert declared[("edge", "weight_measure")] == "string" and declared[("node", "isolated")] == "boolean"
     reserved = {"label", "color", "size", "x", "y", "weight"}
     assert not reserved & {title for _, title in declared}
     for color in root.iter("{http://gexf.net/1.3/viz}color"):
