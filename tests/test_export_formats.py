@@ -100,6 +100,8 @@ def test_export_formats_gephi_csv_headers(tmp_path):
     finance = next(r for r in nodes if r[0] == "theme:finance")
     assert finance[1] == "Finance, credit" and finance[nodes[0].index("definition")] == '"Money"\nand loans'
     assert [r[0] for r in nodes[1:]] == list(corpus_graph())  # the graph's order: codebook order, then ids
+    measure = edges[0].index("weight_measure")  # what each row's Weight means
+    assert {r[measure] for r in edges[1:]} == {"c_coefficient", "share_of_theme_segments"}
     unequal = edges[0].index("unequal")
     assert {r[unequal] for r in edges[1:]} == {"", "false"}  # theme-case edges have no such value
 
@@ -264,3 +266,19 @@ def test_export_formats_ids_told_apart_only_by_control_characters_are_an_error(t
     with pytest.raises(QualcodeError, match="differ only in control characters"):
         write_graph(G, tmp_path / "g.graphml")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("kind", "first_column", "header"), [
+    ("theme-theme", ["theme_a", "finance", "finance", "trust"], None),
+    ("theme-case", ["theme", "finance", "trust", "learning"],
+     "theme,label,puebla,teziutlan,puebla (context),teziutlan (context)"),
+    ("theme-document", ["theme", "finance", "trust", "learning"], "theme,label,interviews/i.md,paper/p.md"),
+])
+def test_export_formats_matrices_in_codebook_order(tmp_path, kind, first_column, header):
+    from qualcode.export import write_matrix
+
+    write_matrix(kind, SEGMENTS, CODEBOOK, DOCUMENTS, tmp_path / "m.csv")
+    rows = list(csv.reader((tmp_path / "m.csv").open(encoding="utf-8")))
+    assert [r[0] for r in rows] == first_column  # the codebook's order, as in the coding records
+    if header:
+        assert ",".join(rows[0]) == header

@@ -14,7 +14,8 @@ XSD and that graphology-gexf (Gephi Lite, sigma.js) reads without loss:
   the file opens coloured, sized and laid out (:func:`qualcode.graph.laid_out`); those
   names are never attributes;
 - characters XML 1.0 cannot hold (control characters) are dropped from ids, labels and values;
-- nodes and edges sorted, no dates: the same graph gives byte-identical files.
+- nodes and edges in the graph's order (see :mod:`qualcode.graph`), no dates: the same graph gives
+  byte-identical files.
 """
 from __future__ import annotations
 

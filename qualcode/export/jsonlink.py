@@ -1,6 +1,6 @@
 """Node-link JSON for d3 and other web tools: ``{"nodes": [...], "edges": [...]}``.
 
-networkx's ``node_link_data`` with ``edges="edges"``, over the sorted plain copy of
+networkx's ``node_link_data`` with ``edges="edges"``, over the plain copy of
 the graph (:func:`qualcode.graph.plain_graph`), pretty-printed with the keys in
 insertion order (``id`` first), so the same graph gives the same bytes.
 """

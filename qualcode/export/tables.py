@@ -59,7 +59,7 @@ def _cell(v: Any) -> Any:
 # Gephi tables --------------------------------------------------------------------------
 
 def node_rows(G: nx.Graph) -> list[list[Any]]:
-    """Gephi's nodes table: header then one row per node, sorted by id."""
+    """Gephi's nodes table: header then one row per node, in the graph's order."""
     H = plain_graph(G)
     names = sorted({k for _, a in H.nodes(data=True) for k in a} - {"label"})
     rows: list[list[Any]] = [["Id", "Label", *names]]
@@ -68,7 +68,7 @@ def node_rows(G: nx.Graph) -> list[list[Any]]:
 
 
 def edge_rows(G: nx.Graph) -> list[list[Any]]:
-    """Gephi's edges table: header then one row per edge, sorted by source and target."""
+    """Gephi's edges table: header then one row per edge, in the graph's order."""
     H = plain_graph(G)
     names = sorted({k for *_, a in H.edges(data=True) for k in a} - {"weight"})
     kind = "Directed" if H.is_directed() else "Undirected"
@@ -160,7 +160,7 @@ def _typed(row: dict[str, str]) -> dict[str, Any]:
 # Matrices ------------------------------------------------------------------------------
 
 def matrix_rows(kind: MatrixKind, t: Tally) -> list[list[Any]]:
-    """A matrix as rows (header first), themes sorted by id.
+    """A matrix as rows (header first), themes and cases in codebook order, documents by id.
 
     ``theme-theme``: long format, one row per pair of coded themes (co-occurring or
     not) with ``count`` (units holding both), ``n_a``, ``n_b``, ``n_units`` and the
