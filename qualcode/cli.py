@@ -7,6 +7,7 @@ names the file, line and column), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -28,15 +29,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     warnings.showwarning = _show_warning
     try:
-        return args.func(args) or EXIT_OK
+        code = args.func(args) or EXIT_OK
+        _flush_stdout()
+        return code
     except QualcodeError as err:
         for problem in err.problems:
             print(f"error: {problem}", file=sys.stderr)
+        _discard_stdout()
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SystemExit as exc:
+        from .fileio import Terminated
+
+        if isinstance(exc, Terminated):
+            print(f"terminated by signal {exc.signum}; unfinished output files were removed", file=sys.stderr)
+        raise
     except BrokenPipeError:
+        _discard_stdout()
         return EXIT_OK
     except Exception as err:  # noqa: BLE001 - the one place a bug becomes a clean message
         if getattr(args, "debug", False):
@@ -126,6 +137,7 @@ def cmd_code(args: argparse.Namespace) -> int:
     from .output import format_for, write_coding
     from .project import code_project
 
+    _check_outputs(args, [args.output])
     result = _code(args, code_project)
     fmt = args.format or format_for(args.output)
     write_coding(result.segments, args.output, format=fmt)
@@ -144,15 +156,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not report.ok:
         print(f"{len(report.problems)} problem(s) found", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"ok: {report.codes} codes, {report.cases} cases, {report.patterns} patterns; "
-          f"{report.documents} documents")
+    from .fileio import open_output
+
+    with open_output("-") as out:
+        print(f"ok: {report.codes} codes, {report.cases} cases, {report.patterns} patterns; "
+              f"{report.documents} documents", file=out)
     return EXIT_OK
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .export import write_graph
+    from .export import graph_outputs, write_graph
     from .graph import build_graph
 
+    _check_outputs(args, graph_outputs(args.output))
     segments, codebook, documents = _coded(args)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
     docs = [d.strip() for d in args.docs.split(",") if d.strip()] if args.docs else None
@@ -170,6 +186,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_matrix(args: argparse.Namespace) -> int:
     from .export import write_matrix
 
+    _check_outputs(args, [args.output])
     where = _where(args.where)
     segments, codebook, documents = _coded(args)
     write_matrix(args.kind, segments, codebook, documents, args.output, unit=args.unit, roll_up=args.roll_up,
@@ -201,6 +218,14 @@ def _where(pairs: list[str]) -> dict[str, list[str]] | None:
         key, value = p.split("=", 1)
         out.setdefault(key.strip(), []).append(value.strip())
     return out or None
+
+
+def _check_outputs(args: argparse.Namespace, outputs: Sequence[Any]) -> None:
+    """Refuse, before any work, an output that is one of this command's inputs."""
+    from .fileio import check_outputs
+
+    inputs = [getattr(args, name, None) for name in ("codebook", "coding", "claims", "store")]
+    check_outputs(outputs, inputs, corpus=args.corpus)
 
 
 def _code(args: argparse.Namespace, func: Callable[..., Any]) -> Any:
@@ -249,6 +274,36 @@ def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
           f"{s['case_mentions']} case mentions", file=sys.stderr)
     for f in files:
         print(f"wrote {f}", file=sys.stderr)
+
+
+def _flush_stdout() -> None:
+    """Flush what commands printed, so a full or closed standard output is a clear error here
+    rather than a failure at interpreter exit."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        from .fileio import write_problem
+
+        raise write_problem("standard output", err) from None
+
+
+def _discard_stdout() -> None:
+    """After standard output failed, point it at /dev/null so the exit flush cannot fail again."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except OSError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
 
 
 def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Literal, Sequence
 
 from .errors import Problem, QualcodeError
-from .fileio import open_output
+from .fileio import CsvWriter, open_output
 from .model import CodedSegment
 
 CodingFormat = Literal["jsonl", "csv"]
@@ -46,10 +46,11 @@ def _write(segments: Iterable[CodedSegment], fh: IO[str], format: CodingFormat) 
             fh.write("\n")
             n += 1
         return n
-    writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    writer = CsvWriter(fh)
+    writer.writerow(CSV_COLUMNS)
     for s in segments:
-        writer.writerow(_csv_row(s.to_record()))
+        row = _csv_row(s.to_record())
+        writer.writerow(row[k] for k in CSV_COLUMNS)
         n += 1
     return n
 
@@ -67,20 +68,31 @@ def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_coding_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read a coding file written by :func:`write_coding` (JSONL or CSV) back as records."""
+    """Read a coding file written by :func:`write_coding` (JSONL or CSV) back as records.
+
+    JSONL is split on ``\\n`` only (a segment's text may hold U+2028, U+0085 or a form
+    feed, which ``str.splitlines`` would break on); CSV is read with the csv module, so
+    quoted fields keep their line breaks.
+    """
     path = Path(path)
     try:
+        if format_for(path) == "csv":
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                reader = csv.DictReader(fh)
+                reader.fieldnames  # reads the header, so line_num counts from it
+                records, line = [], reader.line_num + 1
+                for row in reader:
+                    records.append(_from_csv(row, str(path), line))
+                    line = reader.line_num + 1
+                return records
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise QualcodeError(Problem(str(path), "coding file not found (write it with 'qualcode code -o')")) from None
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise QualcodeError(Problem(str(path), f"cannot read the coding file: {err}")) from None
-    if format_for(path) == "csv":
-        rows = list(csv.DictReader(text.splitlines()))
-        return [_from_csv(r, str(path), i + 2) for i, r in enumerate(rows)]
     records = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for i, line in enumerate(text.split("\n"), 1):
+        if not line.strip(" \t\r"):
             continue
         try:
             records.append(json.loads(line))

@@ -113,6 +113,10 @@ class RunReport:
     files: list[Path]
 
 
+RUN_FILES = ("coding.jsonl", "coding.csv", "graph.gexf", "graph.graphml", "graph.json", "graph.nodes.csv",
+             "graph.edges.csv", "graph.svg", "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv")
+
+
 def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", outdir: str | Path = "out", *,
                 unit: Literal["sentence", "paragraph", "section", "document"] = "paragraph",
                 roll_up: str | None = None, where: dict[str, list[str]] | None = None, jobs: int = 1,
@@ -120,18 +124,28 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     """The main job: code the corpus, then write the coding, the graph in every format
     (and its picture when matplotlib, the ``plot`` extra, is installed) and the matrices
     into ``outdir``. ``where`` keeps the documents with those front-matter values in the
-    graph and the matrices (see ``qualcode.graph.select_where``)."""
+    graph and the matrices (see ``qualcode.graph.select_where``).
+
+    The outputs are checked against the inputs before any work, and all files are
+    written to temporary names and moved into place only when every one succeeded, so a
+    failure (or SIGTERM) leaves the previous run's files as they were.
+    """
+    from .fileio import check_outputs, staged_outputs
     from .output import write_coding
 
-    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress)
     outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise QualcodeError(Problem(str(outdir), "is a file, not a folder: give a folder for the outputs of run"))
+    check_outputs([outdir / name for name in RUN_FILES], [codebook], corpus=corpus)
+    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress)
     files = []
-    for name, fmt in (("coding.jsonl", "jsonl"), ("coding.csv", "csv")):
-        write_coding(result.segments, outdir / name, format=fmt)  # type: ignore[arg-type]
-        files.append(outdir / name)
     from .export import export_all
 
-    docs = {d.id: d for d in result.documents}
-    files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
-                            where=where))
+    with staged_outputs():
+        for name, fmt in (("coding.jsonl", "jsonl"), ("coding.csv", "csv")):
+            write_coding(result.segments, outdir / name, format=fmt)  # type: ignore[arg-type]
+            files.append(outdir / name)
+        docs = {d.id: d for d in result.documents}
+        files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
+                                where=where))
     return RunReport(result, files)

@@ -23,12 +23,12 @@ from typing import Iterable, Literal, get_args
 
 import networkx as nx
 
-from qualcode.errors import QualcodeError
+from qualcode.errors import Problem, QualcodeError
 from qualcode.export.gexf import generate_gexf, read_gexf, write_gexf
 from qualcode.export.graphml import generate_graphml, read_graphml, write_graphml
 from qualcode.export.jsonlink import generate_json, read_json, write_json
 from qualcode.export.tables import (
-    MATRIX_KINDS, MatrixKind, PathOrFile, read_gephi_csv, write_edges_csv, write_gephi_csv,
+    MATRIX_KINDS, MatrixKind, PathOrFile, gephi_csv_paths, read_gephi_csv, write_edges_csv, write_gephi_csv,
     write_matrix_table, write_nodes_csv,
 )
 from qualcode.export.picture import picture_available, write_picture
@@ -41,7 +41,7 @@ SUFFIXES = {".gexf": "gexf", ".graphml": "graphml", ".json": "json", ".csv": "cs
 
 __all__ = [
     "GRAPH_FORMATS", "MATRIX_KINDS", "GraphFormat", "MatrixKind", "export_all", "generate_gexf",
-    "generate_graphml", "generate_json", "graph_format", "read_gephi_csv", "read_gexf", "read_graph",
+    "generate_graphml", "generate_json", "graph_format", "graph_outputs", "read_gephi_csv", "read_gexf", "read_graph",
     "read_graphml", "read_json", "write_edges_csv", "write_gephi_csv", "write_gexf", "write_graph",
     "write_graphml", "write_json", "write_matrix", "write_nodes_csv", "write_picture", "picture_available",
 ]
@@ -58,6 +58,27 @@ def graph_format(path: str | os.PathLike[str]) -> GraphFormat:
         known = ", ".join(sorted(SUFFIXES))
         raise QualcodeError(f"{str(path)!r}: unknown graph file suffix {suffix!r} (known suffixes: {known})")
     return SUFFIXES[suffix]  # type: ignore[return-value]
+
+
+def graph_outputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files that writing the graph to each of ``paths`` creates (``X.csv`` is two), after
+    checking every suffix, so no file is written when one of them is wrong."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            fmt = graph_format(path)
+        except QualcodeError:
+            problems.append(Problem(os.fspath(path), f"unknown graph file suffix {Path(path).suffix.lower()!r}: use "
+                                                     f"{', '.join(sorted(SUFFIXES))} (-o once per format)"))
+            continue
+        if fmt == "csv":
+            files.extend(p for p in gephi_csv_paths(path) if p)
+        else:
+            files.append(Path(path))
+    if problems:
+        raise QualcodeError(problems)
+    return files
 
 
 def write_graph(

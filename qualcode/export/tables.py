@@ -19,7 +19,7 @@ from typing import IO, Any, Iterable, Literal, Union, get_args
 import networkx as nx
 
 from qualcode.errors import QualcodeError
-from qualcode.fileio import open_output
+from qualcode.fileio import CsvWriter, open_output
 from qualcode.graph import Tally, plain_graph, plain_value
 
 MatrixKind = Literal["theme-theme", "theme-case", "theme-document"]
@@ -43,7 +43,7 @@ def write_text(text: str, path_or_file: PathOrFile) -> None:
 
 def csv_text(rows: Iterable[Iterable[Any]]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows([_cell(v) for v in row] for row in rows)
+    CsvWriter(buf).writerows([_cell(v) for v in row] for row in rows)
     return buf.getvalue()
 
 
