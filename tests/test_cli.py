@@ -226,3 +226,109 @@ def test_cli_graph_where_include_nested_and_picture_options(project):
         out = run_cli("graph", *args, "-o", "g.gexf", cwd=project)
         assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
         assert not (project / "g.gexf").exists()
+
+
+# -- outputs never destroy inputs ---------------------------------------------------------------
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["code", "-o", "codebook.yaml"], "codebook.yaml: is an input of this command"),
+    (["code", "-o", "corpus/a.md"], "corpus/a.md: is a file of the corpus"),
+    (["code", "-o", "corpus/notes.md"], "corpus/notes.md: is inside the corpus folder corpus"),
+    (["code", "-o", "corpus"], "corpus: is the corpus"),
+    (["matrix", "--coding", "c.jsonl", "-o", "c.jsonl"], "c.jsonl: is an input of this command"),
+    (["graph", "--coding", "c.jsonl", "-o", "g.json", "-o", "codebook.yaml"], "codebook.yaml: unknown graph file suffix"),
+    (["graph", "--codebook", "c.nodes.csv", "-o", "c.csv"], "c.nodes.csv: is an input of this command"),
+    (["graph", "-o", "a.json", "-o", "b.xyz"], "b.xyz: unknown graph file suffix '.xyz'"),
+    (["code", "-o", "out"], "out: is a folder: give a file name"),
+    (["run", "-o", "c.jsonl"], "c.jsonl: is a file, not a folder"),
+    (["run", "-o", "corpus/a.md"], "corpus/a.md: is a file, not a folder"),
+])
+def test_cli_output_onto_an_input_exit_2_nothing_written(project, args, message):
+    (project / "c.jsonl").write_text('{"doc": "a.md"}\n')  # refused before it is read
+    (project / "c.nodes.csv").write_text("Id,Label\n")
+    (project / "out").mkdir()
+    before = snapshot(project)
+    out = run_cli(*args, cwd=project)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert snapshot(project) == before  # no input changed, no output (a.json) written
+
+
+def test_cli_run_failing_late_keeps_every_previous_file(project):
+    assert run_cli("run", "-q", "-o", "out", cwd=project).returncode == 0
+    last = project / "out" / "matrix-theme-document.csv"
+    last.unlink()
+    last.symlink_to("/proc/qualcode-test/matrix.csv")  # written last; fails only when written
+    (project / "corpus" / "b.txt").write_text("Firms in Puebla got a loan and credit.\n")
+    before = snapshot(project / "out")
+    out = run_cli("run", "-q", "-o", "out", cwd=project)
+    assert out.returncode == 2 and "matrix-theme-document.csv: cannot write the output" in out.stderr, out.stderr
+    assert snapshot(project / "out") == before  # coding.* and the graphs of the first run, untouched
+    assert [p.name for p in (project / "out").iterdir() if p.name.startswith(".")] == []
+
+
+def run_limited(args: list[str], cwd: Path, max_bytes: int) -> subprocess.CompletedProcess:
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=limit, timeout=300)
+
+
+def test_cli_file_size_limit_is_a_clear_error(project):
+    (project / "coding.jsonl").write_text("previous\n")
+    out = run_limited(["code", "-o", "coding.jsonl"], project, 1000)
+    assert out.returncode == 2 and "coding.jsonl: file too large: the file-size limit was reached" in out.stderr
+    assert (project / "coding.jsonl").read_text() == "previous\n"
+    assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []
+
+
+def test_cli_full_device_as_output(project):
+    full = project / "full"
+    try:
+        os.mknod(full, 0o20666, os.makedev(1, 7))  # a private /dev/full
+    except OSError as err:
+        pytest.skip(f"cannot create a device node here: {err}")
+    out = run_cli("code", "-o", "full", cwd=project)
+    assert out.returncode == 2 and "full: no space left on the device" in out.stderr, out.stderr
+    with open(full, "wb") as fh:
+        stdout_full = subprocess.run([sys.executable, "-m", "qualcode", "code", "-q"], stdout=fh, stderr=subprocess.PIPE,
+                                     text=True, cwd=project, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert stdout_full.returncode == 2
+    assert stdout_full.stderr == ("error: standard output: no space left on the device (or over the disk quota): "
+                                  "free some space or write elsewhere\n")
+
+
+def test_cli_closed_stdout_is_a_clear_error(project):
+    out = subprocess.run(f"exec {sys.executable} -m qualcode code -q >&-", shell=True, capture_output=True, text=True,
+                         cwd=project, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 2 and "standard output: is closed" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_bare_cr_in_a_segment_stays_in_its_csv_row(project):
+    (project / "corpus" / "b.txt").write_bytes(b"Firms in Puebla\rgot credit.\n")
+    assert run_cli("code", "-o", "coding.csv", cwd=project).returncode == 0
+    with open(project / "coding.csv", encoding="utf-8") as fh:  # universal newlines, as spreadsheets read
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 and rows[-1]["doc"] == "b.txt" and rows[-1]["codes"] == "finance"
+    from qualcode.output import read_coding_records
+
+    assert read_coding_records(project / "coding.csv")[-1]["text"] == "Firms in Puebla\rgot credit."
+
+
+@pytest.mark.parametrize("name", ["coding.jsonl", "coding.csv"])
+def test_cli_coding_read_back_keeps_unicode_line_breaks(project, name):
+    (project / "corpus" / "b.txt").write_text("Firms in\u2028Puebla got\x85credit.\x0cThey got a loan\u2029too.\n")
+    assert run_cli("code", "-o", name, cwd=project).returncode == 0
+    from qualcode.output import read_coding_records
+
+    records = read_coding_records(project / name)
+    assert any("\u2028" in r["text"] for r in records) and len(records) == len(run_cli("code", cwd=project).stdout.split("\n")) - 1
+    saved = run_cli("matrix", "--kind", "theme-document", "--coding", name, cwd=project)
+    fresh = run_cli("matrix", "--kind", "theme-document", cwd=project)
+    assert saved.returncode == 0 and saved.stdout == fresh.stdout
