@@ -2,7 +2,8 @@
 function and prints the result. No spaCy import happens before a command needs it.
 
 Exit codes: 0 ok, 1 internal error (a bug: please report it), 2 bad input (the message
-names the file, line and column), 130 interrupted.
+names the file, line and column), 130 interrupted, 128+N on signal N (SIGTERM,
+SIGHUP) during a write, after removing the temporary files.
 """
 from __future__ import annotations
 

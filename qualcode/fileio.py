@@ -3,8 +3,9 @@
 - Regular files are written atomically: to a hidden temporary file beside the target
   (``.NAME.qualcode-PID-XXXXXXXX.tmp``), renamed over it on success, removed on any error.
 - A symlink is followed: its final target is replaced atomically and the link stays.
-- Devices, FIFOs and anything under ``/dev`` or ``/proc`` (``/dev/null``, ``/dev/stdout``)
-  are written directly; renaming a temporary file over them would replace the node.
+- Devices and FIFOs (``/dev/null``, a named pipe), ``/dev/stdout`` and anything under
+  ``/proc`` are written directly; renaming a temporary file over them would replace the
+  node (as root) or the file standard output was redirected to.
 - ``-`` is standard output.
 - SIGTERM and SIGHUP during a write remove the temporary files and exit with 128+signal;
   SIGKILL cannot be caught, so stale temporary files of qualcode's own naming whose
@@ -33,7 +34,6 @@ from .errors import Problem, QualcodeError
 
 PathLike = str | os.PathLike[str]
 TEMP_NAME = re.compile(r"\.(?P<name>.+)\.qualcode-(?P<pid>[0-9]+)-[A-Za-z0-9_]+\.tmp")
-DIRECT_ROOTS = ("/dev/", "/proc/")
 CAUGHT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 CORPUS_SUFFIXES = (".txt", ".md")  # what qualcode.corpus reads (kept here so writing never imports it)
 
@@ -142,6 +142,10 @@ class _Staging:
         self.files.clear()
 
     def commit(self) -> None:
+        """Move every file into place; SIGTERM/SIGHUP wait until all are moved."""
+        blocked = hasattr(signal, "pthread_sigmask") and bool(CAUGHT_SIGNALS)
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, CAUGHT_SIGNALS)
         try:
             for target, tmp in list(self.files.items()):
                 os.replace(tmp, target)
@@ -150,6 +154,9 @@ class _Staging:
         except OSError as err:
             self.discard()
             raise QualcodeError(Problem(str(target), f"cannot write the output: {err.strerror or err}")) from None
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, CAUGHT_SIGNALS)
 
 
 _staging: contextvars.ContextVar[_Staging | None] = contextvars.ContextVar("qualcode_staging", default=None)
@@ -225,10 +232,13 @@ def check_outputs(outputs: Iterable[PathLike], inputs: Iterable[PathLike | None]
 # -- opening one output -----------------------------------------------------------------------
 
 def _is_direct(path: Path) -> bool:
-    """Whether ``path`` must be written in place: an existing non-regular file (device, FIFO,
-    socket) or anything under /dev or /proc (where the node itself is the output)."""
-    absolute = os.path.abspath(path)
-    if any(absolute.startswith(root) or _real(path).as_posix().startswith(root) for root in DIRECT_ROOTS):
+    """Whether ``path`` must be written in place rather than replaced: an existing device,
+    FIFO or socket, anything under /proc, and a /dev link to elsewhere (``/dev/stdout`` or
+    ``/dev/fd/1`` naming the file standard output was redirected to)."""
+    absolute, real = os.path.abspath(path), os.path.realpath(path)
+    if absolute.startswith("/proc/") or real.startswith("/proc/"):
+        return True
+    if absolute.startswith("/dev/") and not real.startswith("/dev/"):
         return True
     try:
         mode = os.stat(path).st_mode
@@ -277,7 +287,8 @@ def open_output(path: PathLike, mode: str = "w", *, newline: str | None = "") ->
     resolved = _real(target) if target.is_symlink() else target
     with cleanup_on_signals():
         try:
-            resolved.parent.mkdir(parents=True, exist_ok=True)
+            if resolved is target:  # a symlink's target folder is not created
+                resolved.parent.mkdir(parents=True, exist_ok=True)
             clean_stale_temp_files(resolved.parent)
             fd, tmp = tempfile.mkstemp(prefix=f".{resolved.name}.qualcode-{os.getpid()}-", suffix=".tmp",
                                        dir=resolved.parent)

@@ -114,6 +114,17 @@ def test_fileio_dev_stdout_into_a_pipe():
     assert out.returncode == 0 and out.stdout == b"x" * 100000, out.stderr
 
 
+def test_fileio_dev_stdout_redirected_to_a_file_appends(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text("previous\n")
+    code = "from qualcode.fileio import open_output\nwith open_output('/dev/stdout') as fh: fh.write('new\\n')\n"
+    with open(log, "ab") as fh:  # the shell's >>
+        out = subprocess.run([sys.executable, "-c", code], stdout=fh, stderr=subprocess.PIPE, cwd=ROOT,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert log.read_text() == "previous\nnew\n" and temp_files(tmp_path) == []
+
+
 def test_fileio_symlink_target_replaced_atomically_link_kept(tmp_path):
     (tmp_path / "real").mkdir()
     target = tmp_path / "real" / "coding.jsonl"

@@ -66,6 +66,10 @@ def graph_outputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     files: list[Path] = []
     problems: list[Problem] = []
     for path in paths:
+        if os.fspath(path) == "-":
+            problems.append(Problem("-", f"the graph is written to files: give a file name ending in "
+                                         f"{', '.join(sorted(SUFFIXES))}"))
+            continue
         try:
             fmt = graph_format(path)
         except QualcodeError:
