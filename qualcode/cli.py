@@ -167,6 +167,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     from .export import graph_outputs, write_graph
+    from .fileio import staged_outputs
     from .graph import build_graph
 
     _check_outputs(args, graph_outputs(args.output))
@@ -176,8 +177,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
     graph = build_graph(segments, codebook, documents, unit=args.unit, roll_up=args.roll_up,
                         min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=docs,
                         where=_where(args.where), include_nested=args.include_nested)
-    for path in args.output:
-        write_graph(graph, path)
+    with staged_outputs():  # all files or none
+        for path in args.output:
+            write_graph(graph, path)
     if not args.quiet:
         print(f"graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges -> "
               f"{', '.join(args.output)}", file=sys.stderr)

@@ -166,7 +166,10 @@ _staging: contextvars.ContextVar[_Staging | None] = contextvars.ContextVar("qual
 def staged_outputs() -> Iterator[None]:
     """Inside, :func:`open_output` leaves each regular file at its temporary name; when the
     block succeeds they are all moved into place, when anything fails all are removed and
-    the previous files stay as they were."""
+    the previous files stay as they were. Nested, the outermost block decides."""
+    if _staging.get() is not None:
+        yield
+        return
     staging = _Staging()
     token = _staging.set(staging)
     with cleanup_on_signals():

@@ -332,3 +332,10 @@ def test_cli_coding_read_back_keeps_unicode_line_breaks(project, name):
     saved = run_cli("matrix", "--kind", "theme-document", "--coding", name, cwd=project)
     fresh = run_cli("matrix", "--kind", "theme-document", cwd=project)
     assert saved.returncode == 0 and saved.stdout == fresh.stdout
+
+
+def test_cli_graph_several_outputs_all_or_none(project):
+    (project / "g.gexf").symlink_to("/proc/qualcode-test/g.gexf")  # fails only when written, after g.json
+    out = run_cli("graph", "-q", "-o", "g.json", "-o", "g.gexf", cwd=project)
+    assert out.returncode == 2 and "g.gexf: cannot write the output" in out.stderr, out.stderr
+    assert not (project / "g.json").exists() and [p.name for p in project.iterdir() if p.name.startswith(".")] == []

@@ -276,3 +276,12 @@ def test_fileio_temp_name_is_qualcodes_own(tmp_path):
     assert len(seen) == 1 and TEMP_NAME.fullmatch(seen[0])
     m = TEMP_NAME.fullmatch(seen[0])
     assert m["name"] == "graph.gexf" and int(m["pid"]) == os.getpid()
+
+
+def test_fileio_nested_staging_commits_once_at_the_outer_end(tmp_path):
+    with staged_outputs():
+        with staged_outputs():
+            with open_output(tmp_path / "inner.csv") as fh:
+                fh.write("x\n")
+        assert not (tmp_path / "inner.csv").exists()
+    assert (tmp_path / "inner.csv").read_text() == "x\n"

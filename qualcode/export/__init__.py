@@ -13,7 +13,8 @@ suffix         format                         opens in
 
 For ``.csv``, ``X.nodes.csv`` gets the nodes table, ``X.edges.csv`` the edges table
 and any other ``X.csv`` both (``X.nodes.csv`` and ``X.edges.csv``). Every file is
-written atomically (``qualcode.fileio.open_output``); ``-`` is standard output.
+written through ``qualcode.fileio.open_output`` (atomically for regular files); ``-`` is
+standard output.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from typing import Iterable, Literal, get_args
 import networkx as nx
 
 from qualcode.errors import Problem, QualcodeError
+from qualcode.fileio import staged_outputs
 from qualcode.export.gexf import generate_gexf, read_gexf, write_gexf
 from qualcode.export.graphml import generate_graphml, read_graphml, write_graphml
 from qualcode.export.jsonlink import generate_json, read_json, write_json
@@ -169,7 +171,8 @@ def export_all(
     Files: ``graph.gexf``, ``graph.graphml``, ``graph.json``, ``graph.nodes.csv``,
     ``graph.edges.csv``, ``graph.svg`` (the picture: when ``picture``, by default when
     matplotlib is installed), ``matrix-theme-theme.csv``, ``matrix-theme-case.csv``,
-    ``matrix-theme-document.csv``. Counting is done once for all of them.
+    ``matrix-theme-document.csv``. Counting is done once for all of them. The files are
+    moved into place together once all are written (``qualcode.fileio.staged_outputs``).
     """
     out = Path(outdir)
     counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs, where=where)
@@ -179,11 +182,12 @@ def export_all(
     names = ["graph.gexf", "graph.graphml", "graph.json", "graph.csv"]
     if picture_available() if picture is None else picture:
         names.append("graph.svg")
-    for name in names:
-        with_layout = name.endswith((".gexf", ".graphml", ".svg"))  # JSON and CSV: the graph as built
-        written += write_graph(placed if with_layout else G, out / name, seed=seed)
-    for kind in MATRIX_KINDS:
-        path = out / f"matrix-{kind}.csv"
-        write_matrix_table(kind, counts, path)  # type: ignore[arg-type]
-        written.append(path)
+    with staged_outputs():
+        for name in names:
+            with_layout = name.endswith((".gexf", ".graphml", ".svg"))  # JSON and CSV: the graph as built
+            written += write_graph(placed if with_layout else G, out / name, seed=seed)
+        for kind in MATRIX_KINDS:
+            path = out / f"matrix-{kind}.csv"
+            write_matrix_table(kind, counts, path)  # type: ignore[arg-type]
+            written.append(path)
     return written
