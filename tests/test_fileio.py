@@ -285,3 +285,10 @@ def test_fileio_nested_staging_commits_once_at_the_outer_end(tmp_path):
                 fh.write("x\n")
         assert not (tmp_path / "inner.csv").exists()
     assert (tmp_path / "inner.csv").read_text() == "x\n"
+
+
+def test_fileio_corpus_suffixes_match_the_corpus_reader():
+    from qualcode.corpus import SUFFIXES
+    from qualcode.fileio import CORPUS_SUFFIXES
+
+    assert set(CORPUS_SUFFIXES) == set(SUFFIXES)
