@@ -212,6 +212,9 @@ def check_outputs(outputs: Iterable[PathLike], inputs: Iterable[PathLike | None]
         if os.fspath(out) == "-":
             continue
         out_s, real = os.fspath(out), _real(out)
+        if not out_s:
+            problems.append(Problem("-o", "the output path is empty: give a file name, or - for standard output"))
+            continue
         clash = next((name for name, inp in named if _same(real, inp)), None)
         if corpus_real is not None and _same(real, corpus_real):
             problems.append(Problem(out_s, "is the corpus: write the output elsewhere"))

@@ -70,6 +70,12 @@ def test_fileio_check_outputs_allows_other_files(files, output, monkeypatch):
     check_outputs([output], ["codebook.yaml", "c.jsonl"], corpus="corpus")
 
 
+def test_fileio_check_outputs_empty_path(files, monkeypatch):
+    monkeypatch.chdir(files)
+    with pytest.raises(QualcodeError, match="^-o: the output path is empty"):
+        check_outputs([""], ["codebook.yaml"], corpus="corpus")
+
+
 def test_fileio_check_outputs_reports_every_problem(files, monkeypatch):
     monkeypatch.chdir(files)
     with pytest.raises(QualcodeError) as err:
