@@ -339,3 +339,30 @@ def test_cli_graph_several_outputs_all_or_none(project):
     out = run_cli("graph", "-q", "-o", "g.json", "-o", "g.gexf", cwd=project)
     assert out.returncode == 2 and "g.gexf: cannot write the output" in out.stderr, out.stderr
     assert not (project / "g.json").exists() and [p.name for p in project.iterdir() if p.name.startswith(".")] == []
+
+
+def test_cli_run_sigterm_during_writing_keeps_the_previous_run(project):
+    import signal
+    import time
+
+    assert run_cli("run", "-q", "-o", "out", cwd=project).returncode == 0
+    last = project / "out" / "matrix-theme-document.csv"
+    last.unlink()
+    os.mkfifo(last)  # written last and directly: run blocks there with every other file staged
+    before = snapshot_files(project / "out")
+    proc = subprocess.Popen([sys.executable, "-m", "qualcode", "run", "-q", "-o", "out"], cwd=project,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while len([p for p in (project / "out").iterdir() if p.name.endswith(".tmp")]) < 9:
+        assert proc.poll() is None and time.monotonic() < deadline, "run did not reach the last file"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert "terminated by signal 15" in proc.stderr.read()
+    assert snapshot_files(project / "out") == before
+    assert [p.name for p in (project / "out").iterdir() if p.name.startswith(".")] == []
+
+
+def snapshot_files(folder: Path) -> dict[str, bytes]:
+    """Regular files' contents (a FIFO is left unopened)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
