@@ -50,7 +50,7 @@ def test_codebook_good_loads():
 @pytest.mark.parametrize("old, new, expected", [
     ("    label: Finance\n", "    labl: Finance\n",
      "codebook.yaml:4:5: codes.finance.labl: unknown key 'labl': did you mean 'label'?"),
-    ("  - id: credit\n", "  - id: finance\n", "codebook.yaml:8:5: codes.finance.id: duplicate id 'finance' (first defined at codes[0])"),
+    ("  - id: credit\n", "  - id: finance\n", "codebook.yaml:8:5: codes.finance.id: duplicate id 'finance' (first defined at codebook.yaml:3:5): give one of them another id"),
     ("    parent: finance\n", "    parent: finanse\n",
      "codebook.yaml:10:5: codes.credit.parent: unknown parent 'finanse'; did you mean 'finance'?"),
     ("      terms: [loan]\n", "      terms: [loan, '']\n", "codebook.yaml:7:21: codes.finance.patterns.terms[1]: empty term"),
