@@ -6,9 +6,9 @@ so offsets count code points of the file's own text, front matter included. Ever
 unreadable file is reported at once; empty files are skipped with a warning.
 
 The walk is iterative (any depth) and sorted. Hidden files and folders (``.name``) are
-skipped. A symbolic link is followed when it leads outside the corpus folder; one that
-leads inside it is not (its target is read under its own name, so nothing is read twice),
-and neither is a folder already read (a loop), each with a warning.
+skipped. Symbolic links to folders and to corpus files are not followed, each with a
+warning: one leading inside the corpus would read its target twice, one leading outside
+would make the corpus more than its folder (a link to ``/`` would read the whole disk).
 """
 from __future__ import annotations
 
@@ -127,14 +127,12 @@ def _walk(root: Path, problems: list[Problem], skip_unreadable: bool) -> list[tu
                 continue
             if is_link:
                 target = os.path.realpath(path)
-                if not os.path.exists(target):
-                    unreadable(path, f"cannot read a broken symbolic link (to {display_path(os.readlink(path))})")
-                    continue
-                if target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep):
-                    _warn(f"{display_path(path)}: symbolic link not followed: it leads to "
-                          f"{display_path(os.path.relpath(target, real_root))} inside the corpus, which is read "
-                          "under its own name")
-                    continue
+                inside = target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
+                leads = ("nowhere (it is broken)" if not os.path.exists(target) else
+                         f"to {display_path(os.path.relpath(target, real_root))} inside the corpus, which is read "
+                         "under its own name" if inside else f"outside the corpus, to {display_path(target)}")
+                _warn(f"{display_path(path)}: symbolic link not followed: it leads {leads}")
+                continue
             doc_id = prefix + entry.name
             if is_dir:
                 subfolders.append((path, doc_id + "/"))

@@ -136,7 +136,7 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.depth += 1
-        self.composed += 1
+        self.composed += not self.check_event(yaml.AliasEvent)
         try:
             if self.depth > self.max_depth:
                 raise _TooDeep(self.peek_event().start_mark)
@@ -205,6 +205,7 @@ class _Builder:
             if key_node.tag == _MERGE:
                 self.problem(key_node, path, "YAML merge keys ('<<: *name') are not supported: write the keys out")
                 continue
+            self.produced += 1
             key = self.scalar(key_node, path)
             if key in out:
                 self.problem(key_node, path, f"duplicate key {excerpt(key)} (the later one would silently win); "
