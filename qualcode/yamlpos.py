@@ -110,7 +110,10 @@ def load_located(text: str, filename: str, *, line_offset: int = 0,
             loader.dispose()
     if node is None:
         return Located(None, {}, {}), []
-    builder = _Builder(filename, line_offset, limits, loader.composed)
+    refused = _expansion_problem(node, loader.composed + limits.alias_values, limits, filename, line_offset)
+    if refused is not None:
+        return None, [refused]
+    builder = _Builder(filename, line_offset, limits)
     try:
         value = builder.build(node, ())
     except _Stop:
@@ -134,6 +137,13 @@ class _Loader(yaml.SafeLoader):
         super().__init__(text)
         self.max_depth, self.depth, self.composed = depth, 0, 0
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        # PyYAML's scanner takes time quadratic in the flow nesting ('[[[[...'), before the
+        # composer sees the first node: refuse deep flow nesting as it is scanned.
+        if self.flow_level >= self.max_depth:
+            raise _TooDeep(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.depth += 1
         self.composed += not self.check_event(yaml.AliasEvent)
@@ -154,11 +164,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class _Builder:
     """Turns composed nodes into Python values, recording positions and problems."""
 
-    def __init__(self, filename: str, line_offset: int, limits: Limits, composed: int):
+    def __init__(self, filename: str, line_offset: int, limits: Limits):
         self.file, self.offset, self.limits = filename, line_offset, limits
-        self.budget = composed + limits.alias_values
-        self.produced = 0
-        self.active: set[int] = set()  # ids of the collection nodes being built (for recursive aliases)
         self.positions: dict[tuple, tuple[int, int]] = {}
         self.value_positions: dict[tuple, tuple[int, int]] = {}
         self.problems: list[Problem] = []
@@ -168,11 +175,6 @@ class _Builder:
         self.problems.append(Problem(self.file, message, *_at(node.start_mark, self.offset), _dotted(path)))
 
     def build(self, node: yaml.Node, path: tuple) -> Any:
-        self.produced += 1
-        if self.produced > self.budget:
-            self.problem(node, path, f"aliases expand to more than {self.limits.alias_values:,} values "
-                                     "(an alias bomb?): write the values out or use fewer aliases")
-            raise _Stop
         if len(path) > self.limits.depth:
             self.problem(node, path, f"aliases nest values more than {self.limits.depth} levels deep")
             raise _Stop
@@ -180,18 +182,11 @@ class _Builder:
         self.positions[path] = self.value_positions[path] = where
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
-        if id(node) in self.active:
-            self.problem(node, path, "recursive alias: this value contains itself; write it out instead")
-            raise _Stop
-        self.active.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                if node.tag != _TAG + "seq":
-                    self.problem(node, path, f"unsupported YAML tag {_tag(node.tag)}: remove it")
-                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-            return self.mapping(node, path)
-        finally:
-            self.active.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _TAG + "seq":
+                self.problem(node, path, f"unsupported YAML tag {_tag(node.tag)}: remove it")
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.mapping(node, path)
 
     def mapping(self, node: yaml.MappingNode, path: tuple) -> dict[Any, Any]:
         if node.tag != _TAG + "map":
@@ -205,7 +200,6 @@ class _Builder:
             if key_node.tag == _MERGE:
                 self.problem(key_node, path, "YAML merge keys ('<<: *name') are not supported: write the keys out")
                 continue
-            self.produced += 1
             key = self.scalar(key_node, path)
             if key in out:
                 self.problem(key_node, path, f"duplicate key {excerpt(key)} (the later one would silently win); "
@@ -242,6 +236,48 @@ class _Builder:
             self.problem(node, path, f"invalid {what} {excerpt(value)} ({excerpt(str(err))[1:-1]}): quote it to "
                                      "keep it as text")
             return value
+
+
+def _children(node: yaml.Node, path: tuple) -> list[tuple[yaml.Node, tuple]]:
+    if isinstance(node, yaml.MappingNode):
+        return [(n, path + (k.value,)) for k, v in node.value for n in (k, v)]
+    return [(n, path + (i,)) for i, n in enumerate(node.value)] if isinstance(node, yaml.SequenceNode) else []
+
+
+def _expansion_problem(root: yaml.Node, budget: int, limits: Limits, filename: str,
+                       line_offset: int) -> Problem | None:
+    """A recursive alias, or aliases expanding to more than ``budget`` values in all, found before
+    anything is built: the size of every node is counted once (iteratively, so alias chains of
+    any length are fine), which takes time in the nodes written, not in the values they expand to."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple, bool]] = [(root, (), False)]
+    while stack:
+        node, path, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c, _ in _children(node, path))
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            return Problem(filename, "recursive alias: this value contains itself; write it out instead",
+                           *_at(node.start_mark, line_offset), _dotted(path))
+        on_path.add(key)
+        stack.append((node, path, True))
+        stack.extend((c, p, False) for c, p in _children(node, path) if id(c) not in size)
+    if size[id(root)] <= budget:
+        return None
+    node, path = root, ()  # report the smallest value that alone is too big: the top of the bomb
+    while True:
+        bigger = [(c, p) for c, p in _children(node, path) if size[id(c)] > budget]
+        if not bigger:
+            break
+        node, path = bigger[0]
+    return Problem(filename, f"aliases expand this value to {size[id(node)]:,} values (at most "
+                             f"{limits.alias_values:,} more than written are read; an alias bomb?): write the "
+                             "values out or use fewer aliases", *_at(node.start_mark, line_offset), _dotted(path))
 
 
 def _at(mark: yaml.Mark | None, line_offset: int) -> tuple[int, int]:
