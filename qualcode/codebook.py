@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import CodebookError, Problem
-from .fileio import MiB, decode_utf8, display_path, read_regular_file
+from .inputs import MiB, decode_utf8, display_path, read_regular_file
 from .model import Case, Code, Codebook
 from .pipeline import fold
 from .yamlpos import Located, excerpt, load_located

@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from .errors import CorpusError, Problem
-from .fileio import MiB, decode_utf8, display_path, read_regular_file
+from .inputs import MiB, decode_utf8, display_path, read_regular_file
 from .frontmatter import parse_front_matter
 from .model import Document
 

@@ -17,6 +17,8 @@ from qualcode.coding import CompiledCodebook
 from qualcode.corpus import parse_document
 from qualcode.errors import QualcodeError
 
+pytestmark = pytest.mark.filterwarnings("ignore")  # mutated front matter warns, as it should
+
 BUDGET_SECONDS = 10  # per case; a case takes milliseconds, an alias bomb refused about half a second
 
 CODEBOOK = """\
