@@ -5,6 +5,7 @@ Every problem is reported as ``codebook.yaml:LINE:COL: key.path: what is wrong``
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -16,7 +17,7 @@ from .errors import CodebookError, Problem
 from .inputs import MiB, decode_utf8, display_path, read_regular_file
 from .model import Case, Code, Codebook
 from .pipeline import fold
-from .yamlpos import Located, excerpt, load_located
+from .yamlpos import Located, _dotted, excerpt, load_located
 
 PatternKind = Literal["term", "tokens", "regex", "name", "exact", "ignore"]
 
@@ -96,7 +97,10 @@ class _Checker:
     def __init__(self, located: Located, filename: str, problems: list[Problem]):
         self.doc = located
         self.file = filename
-        self.problems = list(problems)
+        # The loader's problems keyed as the checker's are: codes.finance.label, not codes[0].label.
+        paths = {_dotted(p): p for p in located.positions}
+        self.problems = [dataclasses.replace(p, key=self._key(paths[p.key])) if p.key in paths else p
+                         for p in problems]
         self.warnings: list[Problem] = []
         self.patterns: list[PatternSpec] = []
 
