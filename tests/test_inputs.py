@@ -25,7 +25,7 @@ def test_inputs_size_cap(tmp_path, data, size, expected):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda p: "/dev/null", "/dev/null: the notes is a device, not a regular file"),
+    (lambda p: "/dev/zero", "/dev/zero: the notes is a device, not a regular file"),
     (lambda p: os.mkfifo(p / "fifo") or p / "fifo", "fifo: the notes is a FIFO (named pipe), not a regular file"),
     (lambda p: p, "the notes is a folder, not a regular file"),
     (lambda p: p / "missing", "missing: notes not found"),
