@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
     p.add_argument("--corpus", default="corpus", help="the corpus folder (default: corpus); '' to check only the codebook")
     p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
+    _skip_unreadable(p)
 
     p = command("graph", cmd_graph, "Build the theme/case/document evidence graph and export it (format from -o's suffix: "
                                     ".gexf .graphml .json .csv, or a picture: .svg .png).")
@@ -121,6 +122,12 @@ def _inputs(p: argparse.ArgumentParser, *, coding: bool = True) -> None:
     p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
     p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on standard error")
+    _skip_unreadable(p)
+
+
+def _skip_unreadable(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="skip corpus files and folders that cannot be read (with a warning) instead of failing")
 
 
 def _graph_options(p: argparse.ArgumentParser) -> None:
@@ -149,7 +156,7 @@ def cmd_code(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .project import check_project
 
-    report = check_project(args.codebook, args.corpus or None, model=args.model)
+    report = check_project(args.codebook, args.corpus or None, model=args.model, skip_unreadable=args.skip_unreadable)
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for problem in report.problems:
@@ -234,7 +241,8 @@ def _check_outputs(args: argparse.Namespace, outputs: Sequence[Any]) -> None:
 def _code(args: argparse.Namespace, func: Callable[..., Any]) -> Any:
     if args.jobs < 1:
         raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
-    return func(args.corpus, args.codebook, jobs=args.jobs, model=args.model, progress=_progress(args))
+    return func(args.corpus, args.codebook, jobs=args.jobs, model=args.model, progress=_progress(args),
+                skip_unreadable=args.skip_unreadable)
 
 
 def _coded(args: argparse.Namespace) -> tuple[list, Any, dict]:
@@ -247,7 +255,8 @@ def _coded(args: argparse.Namespace) -> tuple[list, Any, dict]:
 
         segments = segments_from_records(read_coding_records(args.coding))
         codebook = load_codebook(args.codebook).codebook
-        documents = {d.id: d for d in load_corpus(args.corpus)} if Path(args.corpus).exists() else {}
+        documents = ({d.id: d for d in load_corpus(args.corpus, skip_unreadable=args.skip_unreadable)}
+                     if Path(args.corpus).exists() else {})
         return segments, codebook, documents
     from .project import code_project
 

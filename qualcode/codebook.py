@@ -5,16 +5,19 @@ Every problem is reported as ``codebook.yaml:LINE:COL: key.path: what is wrong``
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import CodebookError, Problem
+from .inputs import MiB, decode_utf8, display_path, read_regular_file
 from .model import Case, Code, Codebook
 from .pipeline import fold
-from .yamlpos import Located, load_located
+from .yamlpos import Located, _dotted, excerpt, load_located
 
 PatternKind = Literal["term", "tokens", "regex", "name", "exact", "ignore"]
 
@@ -29,6 +32,7 @@ TOKEN_ATTRS = ("ORTH", "TEXT", "LOWER", "NORM", "LEMMA", "LENGTH", "IS_ALPHA", "
 STRING_ATTRS = ("ORTH", "TEXT", "LOWER", "NORM", "LEMMA", "SHAPE", "PREFIX", "SUFFIX")
 MODEL_ATTRS = ("POS", "TAG", "MORPH", "DEP", "ENT_TYPE", "ENT_IOB", "ENT_ID", "SENT_START")
 TOKEN_OPS = ("!", "?", "*", "+", "{")
+MAX_CODEBOOK_BYTES = 16 * MiB
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -67,16 +71,11 @@ class LoadedCodebook:
 
 def load_codebook(path: str | Path) -> LoadedCodebook:
     """Read and validate ``path``; raises CodebookError with every problem found."""
-    path = Path(path)
-    name = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise CodebookError(Problem(name, "codebook not found (give it with --codebook)")) from None
-    except UnicodeDecodeError as err:
-        raise CodebookError(Problem(name, f"not UTF-8: byte offset {err.start} cannot be decoded")) from None
-    except OSError as err:
-        raise CodebookError(Problem(name, f"cannot read the codebook: {err.strerror or err}")) from None
+    name = display_path(path)
+    if not os.path.lexists(path):
+        raise CodebookError(Problem(name, "codebook not found (give it with --codebook)"))
+    data = read_regular_file(path, MAX_CODEBOOK_BYTES, "codebook", error=CodebookError)
+    text = decode_utf8(data, name, error=CodebookError)
     return parse_codebook(text, name)
 
 
@@ -98,7 +97,10 @@ class _Checker:
     def __init__(self, located: Located, filename: str, problems: list[Problem]):
         self.doc = located
         self.file = filename
-        self.problems = list(problems)
+        # The loader's problems keyed as the checker's are: codes.finance.label, not codes[0].label.
+        paths = {_dotted(p): p for p in located.positions}
+        self.problems = [dataclasses.replace(p, key=self._key(paths[p.key])) if p.key in paths else p
+                         for p in problems]
         self.warnings: list[Problem] = []
         self.patterns: list[PatternSpec] = []
 
@@ -126,7 +128,7 @@ class _Checker:
             return LoadedCodebook(Codebook({}, {}), [], self.warnings, self.file)
         self.unknown_keys(root, (), TOP_KEYS)
         if root.get("version", 1) != 1:
-            self.problem(("version",), f"unsupported version {root.get('version')!r}: this qualcode reads version 1")
+            self.problem(("version",), f"unsupported version {excerpt(root.get('version'))}: this qualcode reads version 1")
         for value, p in self.strings(root.get("ignore"), ("ignore",), "ignore patterns"):
             if self.regex(value, p):
                 self.add("", "ignore", value, p, False)
@@ -146,7 +148,7 @@ class _Checker:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
-                self.problem(path + (key,), f"unknown key {key!r}: {hint}")
+                self.problem(path + (key,), f"unknown key {excerpt(key)}: {hint}")
 
     def items(self, root: dict, name: str, keys: tuple[str, ...], build) -> list[tuple[Any, int]]:
         raw = root.get(name)
@@ -156,7 +158,7 @@ class _Checker:
             self.problem((name,), f"'{name}' must be a list of mappings, one per {name[:-1]}")
             return []
         out: list[tuple[Any, int]] = []
-        seen: dict[str, int] = {}
+        seen: dict[str, tuple[int, int]] = {}
         for i, entry in enumerate(raw):
             path = (name, i)
             if not isinstance(entry, dict):
@@ -168,12 +170,14 @@ class _Checker:
                 self.problem(path + (("id",) if "id" in entry else ()), "missing or empty 'id' (a slug such as 'finance')")
                 continue
             if not _SLUG.match(ident):
-                self.problem(path + ("id",), f"invalid id {ident!r}: use lower-case ASCII letters, digits and "
+                self.problem(path + ("id",), f"invalid id {excerpt(ident)}: use lower-case ASCII letters, digits and "
                                               f"hyphens, e.g. {_slugify(ident)!r}")
             if ident in seen:
-                self.problem(path + ("id",), f"duplicate id {ident!r} (first defined at {name}[{seen[ident]}])")
+                line, col = seen[ident]
+                self.problem(path + ("id",), f"duplicate id {excerpt(ident)} (first defined at {self.file}:{line}:{col}):"
+                                              " give one of them another id")
                 continue
-            seen[ident] = i
+            seen[ident] = self.doc.where(path + ("id",))
             item = build(entry, path)
             if item is not None:
                 out.append((item, i))
@@ -205,7 +209,7 @@ class _Checker:
         for i, v in enumerate(value):
             p = path if single else path + (i,)
             if not isinstance(v, str) or isinstance(v, bool):
-                self.problem(p, f"{what} must be a string, not {type(v).__name__} {v!r}")
+                self.problem(p, f"{what} must be a string, not {type(v).__name__} {excerpt(v)}")
             elif not v.strip():
                 self.problem(p, f"empty {what[:-1] if what.endswith('s') else what}: remove it or write the words to match")
             else:
@@ -280,7 +284,7 @@ class _Checker:
         if parent is None:
             return None
         if not isinstance(parent, str):
-            self.problem(path + ("parent",), f"'parent' must be an id, not {parent!r}")
+            self.problem(path + ("parent",), f"'parent' must be an id, not {excerpt(parent)}")
             return None
         return parent
 

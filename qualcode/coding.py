@@ -364,23 +364,12 @@ class CompiledCodebook:
         return tuple(c for c in found if c is not None)
 
     def check_documents(self, documents: Sequence[Document]) -> list[Problem]:
-        """Front-matter cases that name no case of the codebook, one problem each."""
-        problems: list[Problem] = []
-        for d in documents:
-            raw = d.meta.get("cases")
-            if raw is None:
-                continue
-            values = [raw] if isinstance(raw, str) else raw
-            if not isinstance(values, list):
-                problems.append(Problem(d.path or d.id, "front matter 'cases' must be a list of case ids",
-                                        _meta_line(d, "cases"), 1, "cases"))
-                continue
-            for v in values:
-                if self.resolve_case(v) is None:
-                    problems.append(Problem(d.path or d.id, f"unknown case {v!r} in front matter: use a case id, "
-                                                            f"name or alias from the codebook",
-                                            _meta_line(d, "cases"), 1, "cases"))
-        return problems
+        """Front-matter cases that name no case of the codebook, one problem each (see
+        :func:`qualcode.frontmatter.check_front_matter`)."""
+        from .frontmatter import check_front_matter
+
+        names = {fold(c): c for c in self.codebook.cases} | self._case_ids
+        return check_front_matter(documents, self.resolve_case, names)
 
 
 def compile_codebook(codebook: str | Path | LoadedCodebook, *, model: str | None = None,
@@ -493,12 +482,6 @@ def _map(documents: Sequence[Document], compiled: CompiledCodebook, jobs: int) -
 
 
 
-
-
-def _meta_line(document: Document, key: str) -> int:
-    head = document.text[: document.body_start]
-    m = re.search(rf"^{re.escape(key)}\s*:", head, re.M)
-    return head.count("\n", 0, m.start()) + 1 if m else 1
 
 
 def _columns(rows: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,53 +1,75 @@
 """Load a corpus: ``.txt`` and ``.md`` files with optional YAML front matter.
 
 A document's text is the file decoded as UTF-8 with any BOM removed and line endings
-kept as they are (LF or CRLF), so offsets count code points of the file's own text,
-front matter included. Every unreadable file is reported at once; empty files are
-skipped with a warning.
+kept as they are (LF or CRLF; an old Mac lone CR is read as LF, which keeps every offset),
+so offsets count code points of the file's own text, front matter included. Every
+unreadable file is reported at once; empty files are skipped with a warning.
+
+The walk is iterative (any depth) and sorted. Hidden files and folders (``.name``) are
+skipped. Symbolic links to folders and to corpus files are not followed, each with a
+warning: one leading inside the corpus would read its target twice, one leading outside
+would make the corpus more than its folder (a link to ``/`` would read the whole disk).
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from .errors import CorpusError, Problem
+from .inputs import MiB, decode_utf8, display_path, read_regular_file
+from .frontmatter import parse_front_matter
 from .model import Document
 
 SUFFIXES = (".txt", ".md")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
+MAX_DOCUMENT_BYTES = 64 * MiB
+_LONE_CR = re.compile(r"\r(?!\n)")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # how os.fsdecode keeps bytes that are not UTF-8
 
 
 class EmptyDocumentWarning(UserWarning):
     """A corpus file has no text and was skipped."""
 
 
-def load_corpus(root: str | Path) -> list[Document]:
+class UnreadableFileError(CorpusError):
+    """A corpus file cannot be read at all: permissions, not a regular file, too big."""
+
+
+class CorpusWalkWarning(UserWarning):
+    """A file or folder of the corpus was not read: a symbolic link not followed, or skipped as unreadable."""
+
+
+def load_corpus(root: str | Path, *, skip_unreadable: bool = False) -> list[Document]:
     """Read every ``.txt``/``.md`` file under ``root`` (sorted by id) into Documents.
 
     Raises CorpusError listing every problem: missing or empty corpus, undecodable,
-    binary or unreadable files, invalid front matter. A single file may be given too.
+    binary or unreadable files and folders, file names that are not UTF-8, invalid front
+    matter. With ``skip_unreadable`` a file or folder that cannot be read (permissions,
+    not a regular file, a name that is not UTF-8) is skipped with a warning instead.
+    A single file may be given too.
     """
     root = Path(root)
-    if not root.exists():
-        raise CorpusError(Problem(str(root), "corpus not found: no such file or folder (give the folder with --corpus)"))
-    if root.is_file():
-        paths, base = [root], root.parent
-    else:
-        paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                       and not any(part.startswith(".") for part in p.relative_to(root).parts))
-        base = root
-    if not paths:
-        raise CorpusError(Problem(str(root), f"the corpus is empty: no {' or '.join(SUFFIXES)} files in it"))
-    docs: list[Document] = []
     problems: list[Problem] = []
-    for path in paths:
-        doc_id = path.relative_to(base).as_posix()
+    if not os.path.exists(root):
+        raise CorpusError(Problem(display_path(root), "corpus not found: no such file or folder "
+                                                      "(give the folder with --corpus)"))
+    if root.is_dir():
+        paths = _walk(root, problems, skip_unreadable)
+    else:
+        paths = [(root, root.name)]
+    if not paths and not problems:
+        raise CorpusError(Problem(display_path(root), f"the corpus is empty: no {' or '.join(SUFFIXES)} files in it"))
+    docs: list[Document] = []
+    for path, doc_id in paths:
         try:
             doc = read_document(path, doc_id)
+        except UnreadableFileError as err:
+            if not skip_unreadable:
+                problems.extend(Problem(p.file, f"{p.message}; or pass --skip-unreadable to skip it") for p in err.problems)
+                continue
+            _warn(f"{err.problems[0]} (skipped)")
+            continue
         except CorpusError as err:
             problems.extend(err.problems)
             continue
@@ -56,18 +78,74 @@ def load_corpus(root: str | Path) -> list[Document]:
     if problems:
         raise CorpusError(problems)
     if not docs:
-        raise CorpusError(Problem(str(root), "the corpus is empty: every file in it is empty"))
+        raise CorpusError(Problem(display_path(root), "the corpus is empty: every file in it is empty"))
     return sorted(docs, key=lambda d: d.id)
+
+
+def _walk(root: Path, problems: list[Problem], skip_unreadable: bool) -> list[tuple[Path, str]]:
+    """The corpus files under ``root`` as (path, id), depth first in name order, without recursion."""
+    real_root = os.path.realpath(root)
+    seen: set[tuple[int, int]] = set()
+    files: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, str]] = [(root, "")]
+
+    def unreadable(path: Path, message: str) -> None:
+        if skip_unreadable:
+            _warn(f"{display_path(path)}: {message} (skipped)")
+        else:
+            problems.append(Problem(display_path(path), f"{message}; or pass --skip-unreadable to skip it"))
+
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                _warn(f"{display_path(folder)}: not read again: this folder was already read (a symbolic link "
+                      "loop or a second link to it)")
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as err:
+            unreadable(folder, f"cannot read the folder: {err.strerror or err}")
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir()
+            except OSError as err:
+                unreadable(path, f"cannot read: {err.strerror or err}")
+                continue
+            if not is_dir and not entry.name.lower().endswith(SUFFIXES):
+                continue
+            if _SURROGATE.search(entry.name):
+                unreadable(path, "cannot read a name that is not valid UTF-8 (shown with \\x escapes): rename it")
+                continue
+            if is_link:
+                target = os.path.realpath(path)
+                inside = target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
+                leads = ("nowhere (it is broken)" if not os.path.exists(target) else
+                         f"to {display_path(os.path.relpath(target, real_root))} inside the corpus, which is read "
+                         "under its own name" if inside else f"outside the corpus, to {display_path(target)}")
+                _warn(f"{display_path(path)}: symbolic link not followed: it leads {leads}")
+                continue
+            doc_id = prefix + entry.name
+            if is_dir:
+                subfolders.append((path, doc_id + "/"))
+            else:
+                files.append((path, doc_id))
+        stack.extend(reversed(subfolders))
+    return files
 
 
 def read_document(path: str | Path, doc_id: str | None = None) -> Document | None:
     """Read one file; None (with a warning) when it holds no text."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise CorpusError(Problem(str(path), f"cannot read the file: {err.strerror or err}")) from None
-    return parse_document(data, doc_id or path.name, str(path))
+    data = read_regular_file(path, MAX_DOCUMENT_BYTES, "corpus file", error=UnreadableFileError)
+    return parse_document(data, doc_id or Path(path).name, display_path(path))
 
 
 def parse_document(data: bytes, doc_id: str, path: str = "") -> Document | None:
@@ -77,38 +155,18 @@ def parse_document(data: bytes, doc_id: str, path: str = "") -> Document | None:
     if nul >= 0:
         raise CorpusError(Problem(path, f"binary file (NUL byte at byte offset {nul}): "
                                         "only UTF-8 .txt and .md files can be coded; remove it from the corpus"))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise CorpusError(Problem(path, f"not UTF-8: byte 0x{data[err.start]:02x} at byte offset {err.start} "
-                                        f"cannot be decoded; save the file as UTF-8", line, col)) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = decode_utf8(data, path, error=CorpusError)
+    if "\r" in text:
+        text = _LONE_CR.sub("\n", text)
     if not text.strip():
         warnings.warn(f"{path}: empty file, skipped", EmptyDocumentWarning, stacklevel=2)
         return None
-    meta, body_start = _front_matter(text, path)
+    meta, body_start = parse_front_matter(text, path)
     if not text[body_start:].strip():
         warnings.warn(f"{path}: no text after the front matter, skipped", EmptyDocumentWarning, stacklevel=2)
         return None
     return Document(id=doc_id, text=text, meta=meta, body_start=body_start, path=path)
 
 
-def _front_matter(text: str, path: str) -> tuple[dict[str, Any], int]:
-    if not text.startswith("---"):
-        return {}, 0
-    m = _FRONT_MATTER.match(text)
-    if m is None:
-        raise CorpusError(Problem(path, "front matter starts with '---' but has no closing '---' line", 1, 1))
-    try:
-        meta = yaml.safe_load(m.group(1)) if m.group(1).strip() else {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line, col = (mark.line + 2, mark.column + 1) if mark else (1, 1)
-        what = getattr(err, "problem", None) or str(err)
-        raise CorpusError(Problem(path, f"invalid YAML in front matter: {what}", line, col)) from None
-    if not isinstance(meta, dict):
-        raise CorpusError(Problem(path, "front matter must be a mapping of keys to values (title: ..., cases: [...])", 2, 1))
-    return {str(k): v for k, v in meta.items()}, m.end()
+def _warn(message: str) -> None:
+    warnings.warn(message, CorpusWalkWarning, stacklevel=3)

@@ -32,9 +32,14 @@ class CheckReport:
 
 
 def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | None = "corpus", *,
-                  model: str | None = None) -> CheckReport:
+                  model: str | None = None, skip_unreadable: bool = False) -> CheckReport:
     """Validate the codebook (schema, ids, parents, cycles, patterns, aliases) and the corpus
-    (readable files, front matter, known cases), collecting every problem at once."""
+    (readable files, front matter, known cases), collecting every problem at once.
+
+    When both are valid the corpus is coded too, to warn about patterns that fire on more
+    than :data:`BROAD_SHARE` of the segments; terms and case names that are a single stop
+    word are warned about in any case.
+    """
     report = CheckReport()
     loaded: LoadedCodebook | None = None
     try:
@@ -47,7 +52,7 @@ def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | N
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                documents = load_corpus(corpus)
+                documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
             except CorpusError as err:
                 report.problems.extend(err.problems)
         report.warnings.extend(str(w.message) for w in caught)
@@ -60,10 +65,59 @@ def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | N
             report.problems.extend(compiled.check_documents(documents))
         except CodebookError as err:
             report.problems.extend(err.problems)
+        else:
+            report.warnings.extend(str(w) for w in stop_word_patterns(loaded))
+            if documents and not report.problems:
+                from .coding import code_corpus
+
+                report.warnings.extend(str(w) for w in broad_patterns(code_corpus(documents, compiled), loaded))
         report.codes, report.cases = len(loaded.codebook.codes), len(loaded.codebook.cases)
         report.patterns = len(loaded.patterns)
     report.documents = len(documents)
     return report
+
+
+BROAD_SHARE = 0.25  # a pattern coding more than this share of the segments is warned about
+BROAD_MIN_SEGMENTS = 20  # ... in a corpus of at least this many segments
+
+
+def stop_word_patterns(loaded: LoadedCodebook) -> list[Problem]:
+    """Terms and case names that are one stop word ("the", "also"): they match nearly everywhere."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    from .pipeline import fold
+
+    out = []
+    for spec in loaded.patterns:
+        words = fold(spec.value).split() if spec.kind in ("term", "name") else []
+        if len(words) == 1 and words[0] in STOP_WORDS:
+            what = "case name" if spec.for_case else "term"
+            out.append(_spec_problem(spec, f"the {what} {spec.value!r} is a stop word: it matches nearly every "
+                                           "segment; use a phrase or a token pattern"))
+    return out
+
+
+def broad_patterns(segments: list[CodedSegment], loaded: LoadedCodebook) -> list[Problem]:
+    """Patterns that code more than BROAD_SHARE of the segments: probably too broad."""
+    if len(segments) < BROAD_MIN_SEGMENTS:
+        return []
+    fired: dict[str, int] = {}
+    for coded in segments:
+        for rule in {m.rule for m in coded.matches}:
+            fired[rule] = fired.get(rule, 0) + 1
+    out = []
+    for spec in loaded.patterns:
+        n = fired.pop(spec.rule, 0)
+        if n > BROAD_SHARE * len(segments):
+            out.append(_spec_problem(spec, f"{spec.label} codes {n} of {len(segments)} segments "
+                                           f"({n / len(segments):.0%}): probably too broad for "
+                                           f"{spec.owner!r}; narrow it or add an exclude"))
+    return out
+
+
+def _spec_problem(spec, message: str) -> Problem:
+    file, line, col = spec.rule.rsplit(":", 2)
+    return Problem(file, message, int(line), int(col), spec.key)
 
 
 @dataclass(slots=True)
@@ -77,7 +131,8 @@ class CodingResult:
 
 
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
-                 model: str | None = None, progress: Progress | None = None) -> CodingResult:
+                 model: str | None = None, progress: Progress | None = None,
+                 skip_unreadable: bool = False) -> CodingResult:
     """Load the corpus and the codebook, then code every document.
 
     Both inputs are read and checked before any coding starts, and their problems are
@@ -94,7 +149,7 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     except CodebookError as err:
         problems.extend(err.problems)
     try:
-        documents = load_corpus(corpus)
+        documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
     except CorpusError as err:
         problems.extend(err.problems)
     if problems or loaded is None:
@@ -120,7 +175,8 @@ RUN_FILES = ("coding.jsonl", "coding.csv", "graph.gexf", "graph.graphml", "graph
 def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", outdir: str | Path = "out", *,
                 unit: Literal["sentence", "paragraph", "section", "document"] = "paragraph",
                 roll_up: str | None = None, where: dict[str, list[str]] | None = None, jobs: int = 1,
-                model: str | None = None, progress: Progress | None = None) -> RunReport:
+                model: str | None = None, progress: Progress | None = None,
+                skip_unreadable: bool = False) -> RunReport:
     """The main job: code the corpus, then write the coding, the graph in every format
     (and its picture when matplotlib, the ``plot`` extra, is installed) and the matrices
     into ``outdir``. ``where`` keeps the documents with those front-matter values in the
@@ -137,7 +193,7 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     if outdir.exists() and not outdir.is_dir():
         raise QualcodeError(Problem(str(outdir), "is a file, not a folder: give a folder for the outputs of run"))
     check_outputs([outdir / name for name in RUN_FILES], [codebook], corpus=corpus)
-    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress)
+    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, skip_unreadable=skip_unreadable)
     files = []
     from .export import export_all
 

@@ -367,3 +367,56 @@ def test_cli_run_sigterm_during_writing_keeps_the_previous_run(project):
 def snapshot_files(folder: Path) -> dict[str, bytes]:
     """Regular files' contents (a FIFO is left unopened)."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{x}: &{x} [{', '.join(['*' + y] * 9)}]\n" for y, x in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("args, setup, message", [
+    (["check", "--codebook", "/dev/zero"], None, "error: /dev/zero: the codebook is a device, not a regular file"),
+    (["check", "--codebook", "fifo.yaml"], lambda p: os.mkfifo(p / "fifo.yaml"),
+     "error: fifo.yaml: the codebook is a FIFO (named pipe), not a regular file"),
+    (["run", "-o", "out"], lambda p: os.mkfifo(p / "corpus" / "pipe.md"),
+     "pipe.md: the corpus file is a FIFO (named pipe), not a regular file: give a file saved on disk; or pass "
+     "--skip-unreadable to skip it"),
+    (["run", "-o", "out"], lambda p: (p / "corpus" / "bomb.md").write_text(f"---\n{LAUGHS}---\nText.\n"),
+     "bomb.md:7:4: f: aliases expand this value to 597,871 values"),
+    (["check"], lambda p: (p / "codebook.yaml").write_text(
+        (p / "codebook.yaml").read_text().replace("terms: [design]", "terms: &t [design, *t]")),
+     "codebook.yaml:9:14: codes[1].patterns.terms[1]: recursive alias"),
+    (["check"], lambda p: (p / "corpus" / "c.md").write_text("---\ntitle: !!python/object:os.system ls\n---\nT.\n"),
+     "c.md:2:8: title: unsupported YAML tag '!!python/object:os.system'"),
+    (["check"], lambda p: (p / "corpus" / "c.md").write_text('---\ntitle: "\\ud800"\n---\nT.\n'),
+     "c.md:2:8: title: '\\ud800' holds U+D800"),
+    (["check"], lambda p: (p / "corpus" / "c.md").write_text("---\ncases: tonala, puebla\n---\nT.\n"),
+     "c.md:2:8: cases: 'cases' is one piece of text 'tonala, puebla', not a list"),
+    (["check"], lambda p: (p / "corpus" / "c.md").write_text("---\ncases: [Puebal]\n---\nT.\n"),
+     "c.md:2:9: cases[0]: unknown case 'Puebal' in front matter: did you mean 'puebla'?"),
+    (["check"], lambda p: (p / "corpus" / "c.md").write_text("---\nkind: paper\nkind: interview\n---\nT.\n"),
+     "c.md:3:1: duplicate key 'kind'"),
+    (["code", "-o", "c.jsonl"], lambda p: open(os.path.join(os.fsencode(p / "corpus"), b"caf\xe9.md"), "w").close(),
+     "caf\\xe9.md: cannot read a name that is not valid UTF-8"),
+])
+def test_cli_hostile_input_exit_2_with_a_located_message(project, args, setup, message):
+    if setup:
+        setup(project)
+    out = run_cli(*args, cwd=project)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr and "internal error" not in out.stderr
+    assert len(out.stderr) < 2000
+    assert not (project / "out").exists()
+
+
+def test_cli_skip_unreadable_warns_and_codes_the_rest(project):
+    os.mkfifo(project / "corpus" / "pipe.md")
+    out = run_cli("code", "--skip-unreadable", "-o", "c.jsonl", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert "warning: " in out.stderr and "pipe.md: the corpus file is a FIFO" in out.stderr and "(skipped)" in out.stderr
+    assert {json.loads(line)["doc"] for line in (project / "c.jsonl").read_text().splitlines()} == {"a.md", "b.txt"}
+
+
+def test_cli_check_warns_near_miss_front_matter_key(project):
+    (project / "corpus" / "c.md").write_text("---\ncase: [puebla]\nsector: garment\n---\nText.\n")
+    out = run_cli("check", cwd=project)
+    assert out.returncode == 0
+    assert "warning: " + "corpus/c.md:2:1: unknown front-matter key 'case': did you mean 'cases'?" in out.stderr
+    assert "sector" not in out.stderr

@@ -1,6 +1,7 @@
 """Codebook validation: every problem at once, each as file:line:col: key.path: what is wrong."""
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
@@ -50,7 +51,7 @@ def test_codebook_good_loads():
 @pytest.mark.parametrize("old, new, expected", [
     ("    label: Finance\n", "    labl: Finance\n",
      "codebook.yaml:4:5: codes.finance.labl: unknown key 'labl': did you mean 'label'?"),
-    ("  - id: credit\n", "  - id: finance\n", "codebook.yaml:8:5: codes.finance.id: duplicate id 'finance' (first defined at codes[0])"),
+    ("  - id: credit\n", "  - id: finance\n", "codebook.yaml:8:5: codes.finance.id: duplicate id 'finance' (first defined at codebook.yaml:3:5): give one of them another id"),
     ("    parent: finance\n", "    parent: finanse\n",
      "codebook.yaml:10:5: codes.credit.parent: unknown parent 'finanse'; did you mean 'finance'?"),
     ("      terms: [loan]\n", "      terms: [loan, '']\n", "codebook.yaml:7:21: codes.finance.patterns.terms[1]: empty term"),
@@ -70,7 +71,7 @@ def test_codebook_good_loads():
     ("    parent: puebla\n", "    parent: teziutlan\n", "cases.teziutlan.parent: parent cycle: teziutlan -> teziutlan"),
     ("    kind: city\n", "    kind: city\n    aliases: [puebla]\n", "'puebla' is claimed by two cases, 'puebla' and 'teziutlan'"),
     ("  - id: finance\n", "  - id: Finance\n", "invalid id 'Finance': use lower-case ASCII letters"),
-    ("    label: Credit\n", "    label: Credit\n    label: Again\n", "codebook.yaml:10:5: codes[1]: duplicate key 'label'"),
+    ("    label: Credit\n", "    label: Credit\n    label: Again\n", "codebook.yaml:10:5: codes.credit: duplicate key 'label'"),
     ("version: 1\n", "version: 1\nthemes: []\n", "codebook.yaml:2:1: themes: unknown key 'themes'"),
     ("  - id: puebla\n    name: Puebla\n", "  - id: puebla\n", "cases.puebla: missing 'name'"),
 ])
@@ -104,3 +105,56 @@ def test_codebook_missing_file(tmp_path, path, message):
 
     with pytest.raises(CodebookError, match=message):
         load_codebook(tmp_path / path)
+
+
+LAUGHS = "".join(f"    - &{x} [{', '.join(['*' + y] * 9)}]\n" for y, x in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("      terms: [loan]\n", "      terms: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n    examples:\n" + LAUGHS
+     + "    - *i\n", "codebook.yaml:13:7: codes[0].examples[4]: aliases expand this value to 597,871 values"),
+    ("    name: Puebla\n", "    name: Puebla\n    aliases: &a [Puebla de Zaragoza, *a]\n",
+     "codebook.yaml:16:14: cases[0].aliases[1]: recursive alias"),
+    ("    label: Finance\n", "    label: !!python/object:os.system ls\n",
+     "codebook.yaml:4:12: codes.finance.label: unsupported YAML tag '!!python/object:os.system'"),
+    ("  - id: credit\n    label: Credit\n", "  - &c {id: credit2, label: Credit2}\n  - <<: *c\n    id: credit\n    label: Credit\n",
+     "codebook.yaml:9:5: codes.credit: YAML merge keys ('<<: *name') are not supported: write the keys out"),
+    ("    label: Finance\n", "    ? [label]\n    : Finance\n", "codebook.yaml:4:7: codes.finance: a key must be a plain value"),
+    ("version: 1\n", "version: " + "1" * 5000 + "\n", "codebook.yaml:1:10: version: a number of 5,000 digits"),
+    ("      terms: [loan]\n", "      terms: [" + "[" * 3000 + "]" * 3000 + "]\n", "codebook.yaml:7:78: nested more than 64 levels deep"),
+    ("      terms: [loan]\n", '      terms: ["lo\\udc00an"]\n', "codebook.yaml:7:15: codes.finance.patterns.terms[0]: 'lo\\udc00an' holds U+DC00"),
+    ("    label: Finance\n", "    label: [" + ", ".join(["x" * 50] * 2000) + "]\n",
+     "codebook.yaml:4:5: codes.finance.label: 'label' must be text, not list"),
+])
+def test_codebook_hostile_yaml_is_located(old, new, expected):
+    assert old in GOOD
+    problems = _problems(GOOD.replace(old, new, 1))
+    assert any(expected in p for p in problems), problems
+    assert all(len(p) < 300 for p in problems)
+
+
+def test_codebook_not_utf8_located_at_line_and_column(tmp_path):
+    from qualcode.codebook import load_codebook
+
+    path = tmp_path / "codebook.yaml"
+    path.write_bytes(GOOD.replace("Finance", "Fin\u00e1nce").encode().replace(b"Credit\n", b"Cr\xe9dit\n"))
+    with pytest.raises(CodebookError) as err:
+        load_codebook(path)
+    assert str(err.value.problems[0]) == (f"{path}:9:14: not UTF-8: byte 0xe9 at byte offset 137 cannot be "
+                                          "decoded; save the file as UTF-8")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: "/dev/zero", "/dev/zero: the codebook is a device, not a regular file"),
+    (lambda p: os.mkfifo(p / "fifo.yaml") or p / "fifo.yaml", "fifo.yaml: the codebook is a FIFO (named pipe), not a "
+                                                              "regular file"),
+    (lambda p: p, ": the codebook is a folder, not a regular file"),
+    (lambda p: (p / "big.yaml").write_bytes(b"#" * (16 * 2**20 + 1)) and p / "big.yaml",
+     "big.yaml: the codebook is 16.0 MiB or more, over the limit of 16 MiB"),
+])
+def test_codebook_only_regular_files_are_read(tmp_path, make, message):
+    from qualcode.codebook import load_codebook
+
+    with pytest.raises(CodebookError) as err:
+        load_codebook(make(tmp_path))
+    assert message in str(err.value)

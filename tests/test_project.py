@@ -1,0 +1,63 @@
+"""Whole-project checks: the warnings `qualcode check` gives about patterns that would code too much."""
+from __future__ import annotations
+
+import pytest
+
+from qualcode.project import check_project
+
+CODEBOOK = """\
+codes:
+  - id: finance
+    label: Finance
+    patterns:
+      terms: [loan, the, working capital]
+  - id: design
+    label: Design
+    patterns:
+      terms: [design]
+      regex: ['\\bfirms?\\b']
+cases:
+  - id: puebla
+    name: Puebla
+    kind: state
+    aliases: [also]
+"""
+
+
+@pytest.fixture()
+def project(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    sentences = [f"The firm number {i} grew." if i % 2 else f"Design number {i} matters." if i % 10 == 2
+                 else f"A loan number {i} came." if i % 10 == 4 else f"Number {i} matters." for i in range(40)]
+    (tmp_path / "corpus" / "a.md").write_text("\n\n".join(sentences) + "\n")
+    (tmp_path / "codebook.yaml").write_text(CODEBOOK)
+    return tmp_path
+
+
+def test_project_check_warns_stop_words_and_broad_patterns(project):
+    report = check_project(project / "codebook.yaml", project / "corpus")
+    assert report.ok, report.problems
+    book = str(project / "codebook.yaml")
+    assert sorted(report.warnings) == sorted([
+        f"{book}:5:21: codes.finance.patterns.terms[1]: the term 'the' is a stop word: it matches nearly every "
+        "segment; use a phrase or a token pattern",
+        f"{book}:15:15: cases.puebla.aliases[0]: the case name 'also' is a stop word: it matches nearly every "
+        "segment; use a phrase or a token pattern",
+        f"{book}:5:21: codes.finance.patterns.terms[1]: term:the codes 20 of 40 segments (50%): probably too "
+        "broad for 'finance'; narrow it or add an exclude",
+        f"{book}:10:15: codes.design.patterns.regex[0]: regex:\\bfirms?\\b codes 20 of 40 segments (50%): "
+        "probably too broad for 'design'; narrow it or add an exclude",
+    ])
+
+
+def test_project_check_no_broad_warning_for_a_small_corpus(project):
+    (project / "corpus" / "a.md").write_text("The firm took a loan.\n")
+    report = check_project(project / "codebook.yaml", project / "corpus")
+    assert not [w for w in report.warnings if "too broad" in w]
+
+
+def test_project_check_bundled_study_has_no_pattern_warnings():
+    from conftest import ROOT
+
+    report = check_project(ROOT / "codebook.yaml", ROOT / "corpus")
+    assert report.ok and report.warnings == []
