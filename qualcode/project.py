@@ -10,7 +10,7 @@ from typing import Callable, Literal
 from .codebook import LoadedCodebook, load_codebook
 from .corpus import load_corpus
 from .errors import CodebookError, CorpusError, Problem, QualcodeError
-from .model import CodedSegment, Document
+from .model import CodedSegment, Coding, Document
 
 Progress = Callable[[int, int, Document], None]
 
@@ -74,18 +74,31 @@ class CodingResult:
     documents: list[Document]
     codebook: LoadedCodebook
     seconds: float = 0.0
+    codings: list[Coding] = field(default_factory=list)  # the codings ``segments`` show (see ``source``)
+    source: str = "combined"
+    trail: dict[str, dict[str, list]] | None = None  # with ``explain``: vetoed and rejected codings per segment
 
 
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
-                 model: str | None = None, progress: Progress | None = None) -> CodingResult:
-    """Load the corpus and the codebook, then code every document.
+                 model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
+                 source: str = "combined", explain: bool = False) -> CodingResult:
+    """Load the corpus and the codebook (and the manual codings in the folder ``codings``),
+    then code every document.
 
-    Both inputs are read and checked before any coding starts, and their problems are
+    ``source`` picks what the coded segments show: ``rule`` (the codebook), ``manual`` (the
+    coders) or ``combined`` (both; manual wins, see ``qualcode.codings.combine``).
+    ``explain`` also keeps the vetoed and rejected rule codings (``CodingResult.trail``).
+    All inputs are read and checked before any coding starts, and their problems are
     reported together.
     """
     from .coding import CompiledCodebook, code_corpus
+    from .codings import SOURCES
     from .pipeline import Pipeline
 
+    if source not in SOURCES:
+        raise QualcodeError(f"unknown coding source {source!r}: use one of {', '.join(SOURCES)}")
+    if source == "manual" and codings is None:
+        raise QualcodeError("--source manual needs manual codings: give their folder with --codings DIR")
     problems: list[Problem] = []
     documents: list[Document] = []
     loaded = None
@@ -97,12 +110,38 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         documents = load_corpus(corpus)
     except CorpusError as err:
         problems.extend(err.problems)
+    manual: list[Coding] = []
+    if codings is not None and loaded is not None and not problems:
+        from .manual import ManualCodingError, load_manual
+
+        try:
+            manual = load_manual(codings, documents, loaded.codebook)
+        except ManualCodingError as err:
+            problems.extend(err.problems)
     if problems or loaded is None:
         raise QualcodeError(problems)
     started = time.perf_counter()
     compiled = CompiledCodebook(loaded, Pipeline(model))
     segments = code_corpus(documents, compiled, jobs=jobs, progress=progress)
-    return CodingResult(segments, documents, loaded, time.perf_counter() - started)
+    result = CodingResult(segments, documents, loaded, source=source)
+    _apply_codings(result, compiled, manual, explain)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool) -> None:
+    """The codings of the chosen source, and the coded segments and trail they give."""
+    from .codings import attach_segments, coded_view, rule_codings, select, trail, vetoed_codings
+
+    book = result.codebook.codebook
+    rule = rule_codings(result.segments, book)
+    if explain:
+        rule += [v for d in result.documents for v in vetoed_codings(d, compiled)]
+    result.codings = select(rule, attach_segments(manual, result.segments), result.source, book)
+    if result.source == "manual" or (result.source == "combined" and manual):
+        result.segments = coded_view(result.segments, result.codings, book)
+    if explain:
+        result.trail = trail(result.codings, {d.id: d for d in result.documents})
 
 
 @dataclass(slots=True)
@@ -116,14 +155,17 @@ class RunReport:
 def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", outdir: str | Path = "out", *,
                 unit: Literal["sentence", "paragraph", "section", "document"] = "paragraph",
                 roll_up: str | None = None, where: dict[str, list[str]] | None = None, jobs: int = 1,
-                model: str | None = None, progress: Progress | None = None) -> RunReport:
-    """The main job: code the corpus, then write the coding, the graph in every format
+                model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
+                source: str = "combined") -> RunReport:
+    """The main job: code the corpus (with the manual codings in ``codings``, as ``source``
+    says: see :func:`code_project`), then write the coding, the graph in every format
     (and its picture when matplotlib, the ``plot`` extra, is installed) and the matrices
     into ``outdir``. ``where`` keeps the documents with those front-matter values in the
     graph and the matrices (see ``qualcode.graph.select_where``)."""
     from .output import write_coding
 
-    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress)
+    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
+                          source=source)
     outdir = Path(outdir)
     files = []
     for name, fmt in (("coding.jsonl", "jsonl"), ("coding.csv", "csv")):
