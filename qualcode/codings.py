@@ -109,8 +109,10 @@ def select(rule: list[Coding], manual: list[Coding], source: str, codebook: Code
 
 
 def sort_codings(codings: Iterable[Coding], codebook: Codebook) -> list[Coding]:
+    """By document and position (longest first), an inherited code after what brings it,
+    then codebook order."""
     order = {c: n for n, c in enumerate(codebook.codes)}
-    return sorted(codings, key=lambda c: (c.doc, c.start, -c.end, order.get(c.code, len(order)), c.source,
+    return sorted(codings, key=lambda c: (c.doc, c.start, -c.end, c.status == "inherited", order.get(c.code, len(order)), c.source,
                                           c.coder, c.status, c.rule.where if c.rule else ""))
 
 

@@ -27,7 +27,7 @@ _SAME = {
     "\u2026": "...", "\u00ad": None, "*": None, "_": None,
 }
 CANDIDATES = 3  # nearest candidates reported for a quote not found
-MIN_SCORE = 50.0  # below this a candidate is not worth showing
+MIN_SCORE = 60.0  # below this a candidate is not worth showing
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +138,25 @@ def locate(quote: str, document: Document, *, within: tuple[int, int] | None = N
     found: list[Span] = []
     at = norm.find(norm_quote, lo, hi)
     while at >= 0 and at + len(norm_quote) <= hi:
-        found.append(span(document, where[at], where[at + len(norm_quote) - 1] + 1))
+        found.append(span(document, *_balanced(document.text, where[at], where[at + len(norm_quote) - 1] + 1)))
         at = norm.find(norm_quote, at + 1, hi)
     if len(found) == 1:
         return found[0]
     return _fail(quote, norm_quote, document, norm, where, lo, hi, tuple(found))
+
+
+def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened over an adjacent run of emphasis markers when it holds an odd
+    number of them: ``*Teziutlán*``, not ``*Teziutlán``."""
+    for marker in "*_":
+        if text.count(marker, start, end) % 2:
+            if end < len(text) and text[end] == marker:
+                while end < len(text) and text[end] == marker:
+                    end += 1
+            else:
+                while start > 0 and text[start - 1] == marker:
+                    start -= 1
+    return start, end
 
 
 def _bounds(where: list[int], within: tuple[int, int] | None, size: int) -> tuple[int, int]:
@@ -185,7 +199,7 @@ def nearest(norm_quote: str, document: Document, norm: str, where: list[int], lo
             y -= 1
         if x == y:
             continue
-        start, end = where[a + x], where[a + y - 1] + 1
+        start, end = _balanced(document.text, where[a + x], where[a + y - 1] + 1)
         out.append(Candidate(span(document, start, end), round(align.score, 1)))
     out.sort(key=lambda c: (-c.score, c.span.start))
     return tuple(out)
