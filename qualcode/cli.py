@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("check", cmd_check, "Validate the codebook and the corpus; report every problem at once.")
     p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
     p.add_argument("--corpus", default="corpus", help="the corpus folder (default: corpus); '' to check only the codebook")
+    p.add_argument("--codings", default=None, metavar="DIR",
+                   help="folder of manual codings to check (default: codings/ if it exists; '' for none)")
     p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
 
     p = command("graph", cmd_graph, "Build the theme/case/document evidence graph and export it (format from -o's suffix: "
@@ -146,7 +148,7 @@ def cmd_code(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .project import check_project
 
-    report = check_project(args.codebook, args.corpus or None, model=args.model)
+    report = check_project(args.codebook, args.corpus or None, model=args.model, codings=_codings_dir(args))
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for problem in report.problems:

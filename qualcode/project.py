@@ -32,9 +32,11 @@ class CheckReport:
 
 
 def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | None = "corpus", *,
-                  model: str | None = None) -> CheckReport:
-    """Validate the codebook (schema, ids, parents, cycles, patterns, aliases) and the corpus
-    (readable files, front matter, known cases), collecting every problem at once."""
+                  model: str | None = None, codings: str | Path | None = None) -> CheckReport:
+    """Validate the codebook (schema, ids, parents, cycles, patterns, aliases), the corpus
+    (readable files, front matter, known cases) and the manual codings in the folder
+    ``codings`` (known codes and documents, quotes found once), collecting every problem
+    at once."""
     report = CheckReport()
     loaded: LoadedCodebook | None = None
     try:
@@ -60,6 +62,13 @@ def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | N
             report.problems.extend(compiled.check_documents(documents))
         except CodebookError as err:
             report.problems.extend(err.problems)
+        if codings is not None and corpus is not None and not report.problems:
+            from .manual import ManualCodingError, load_manual
+
+            try:
+                load_manual(codings, documents, loaded.codebook)
+            except ManualCodingError as err:
+                report.problems.extend(err.problems)
         report.codes, report.cases = len(loaded.codebook.codes), len(loaded.codebook.cases)
         report.patterns = len(loaded.patterns)
     report.documents = len(documents)

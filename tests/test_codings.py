@@ -203,3 +203,12 @@ def test_codings_cli_bad_manual_codings_exit_2_and_nothing_written(project, args
 def test_codings_cli_source_manual_needs_codings(project):
     out = run_cli("code", "--codings", "", "--source", "manual", cwd=project)
     assert out.returncode == 2 and "--source manual needs manual codings" in out.stderr
+
+
+def test_codings_cli_check_reports_manual_problems(project):
+    assert run_cli("check", cwd=project).returncode == 0
+    (project / "codings" / "ana.yaml").write_text("- doc: b.md\n  code: design\n  quote: Design\n")
+    out = run_cli("check", cwd=project)
+    assert out.returncode == 2
+    assert "error: codings/ana.yaml:1:3: codings[0]: unknown document 'b.md'; nearest: 'a.md'" in out.stderr
+    assert run_cli("check", "--codings", "", cwd=project).returncode == 0
