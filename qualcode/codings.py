@@ -95,6 +95,18 @@ def combine(rule: Iterable[Coding], manual: Iterable[Coding], codebook: Codebook
     return sort_codings(out, codebook)
 
 
+def idle_rejections(codings: Iterable[Coding]) -> list[Coding]:
+    """The manual rejections of combined codings that rejected no rule coding (a stale
+    ``not:``, or one on a passage the codebook never coded with that code)."""
+    codings = list(codings)
+    rejected: dict[tuple[str, str, str | None], list[Coding]] = {}
+    for r in codings:
+        if r.source == "rule" and r.status == "rejected":
+            rejected.setdefault((r.doc, r.code, r.via), []).append(r)
+    return [c for c in codings if c.source == "manual" and c.status == "rejected"
+            and not any(r.start < c.end and c.start < r.end for r in rejected.get((c.doc, c.code, c.coder), ()))]
+
+
 def select(rule: list[Coding], manual: list[Coding], source: str, codebook: Codebook) -> list[Coding]:
     """The codings for ``--source``: ``rule`` (the codebook's alone), ``manual`` (the coders'
     alone, with their inherited codes) or ``combined`` (:func:`combine`)."""

@@ -140,13 +140,18 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
 
 def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool) -> None:
     """The codings of the chosen source, and the coded segments and trail they give."""
-    from .codings import attach_segments, coded_view, rule_codings, select, trail, vetoed_codings
+    from .codings import attach_segments, coded_view, idle_rejections, rule_codings, select, trail, vetoed_codings
 
     book = result.codebook.codebook
     rule = rule_codings(result.segments, book)
     if explain:
         rule += [v for d in result.documents for v in vetoed_codings(d, compiled)]
     result.codings = select(rule, attach_segments(manual, result.segments), result.source, book)
+    if result.source == "combined":
+        for c in idle_rejections(result.codings):
+            where = c.rule.where if c.rule else c.coder
+            warnings.warn(f"{where}: 'not: {c.code}' rejects nothing: no rule coding of {c.code} overlaps "
+                          f"{c.doc}:{c.start}:{c.end} (line {c.line})", stacklevel=2)
     if result.source == "manual" or (result.source == "combined" and manual):
         result.segments = coded_view(result.segments, result.codings, book)
     if explain:

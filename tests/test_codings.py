@@ -212,3 +212,11 @@ def test_codings_cli_check_reports_manual_problems(project):
     assert out.returncode == 2
     assert "error: codings/ana.yaml:1:3: codings[0]: unknown document 'b.md'; nearest: 'a.md'" in out.stderr
     assert run_cli("check", "--codings", "", cwd=project).returncode == 0
+
+
+def test_codings_rejection_of_nothing_is_a_located_warning(project):
+    (project / "codings" / "ana.yaml").write_text("- doc: a.md\n  quote: Design matters\n  not: finance\n")
+    out = run_cli("code", "-o", "c.jsonl", cwd=project)
+    assert out.returncode == 0
+    assert ("warning: codings/ana.yaml:1:3: 'not: finance' rejects nothing: no rule coding of finance overlaps "
+            "a.md:50:64 (line 3)") in out.stderr
