@@ -25,7 +25,8 @@ _EXPORTS = {
     "check_project": "project", "code_project": "project", "run_project": "project",
     "build_graph": "graph", "write_graph": "export", "export_all": "export",
     "Document": "model", "Segment": "model", "CodedSegment": "model", "Match": "model", "Code": "model",
-    "Case": "model", "Codebook": "model",
+    "Case": "model", "Codebook": "model", "Coding": "model", "Rule": "model",
+    "load_manual": "manual", "locate": "locate", "combine": "codings", "rule_codings": "codings",
     "QualcodeError": "errors", "CodebookError": "errors", "CorpusError": "errors", "Problem": "errors",
 }
 __all__ = sorted(_EXPORTS)

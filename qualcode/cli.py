@@ -19,6 +19,8 @@ from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, QualcodeError
 
 UNITS = ("sentence", "paragraph", "section", "document")
 MATRICES = ("theme-theme", "theme-case", "theme-document")
+SOURCES = ("rule", "manual", "combined")  # qualcode.codings.SOURCES, without importing it
+DEFAULT_CODINGS = "codings"
 EPILOG = "exit codes: 0 ok, 1 internal error, 2 bad input (file:line:col: what is wrong)"
 
 
@@ -77,10 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv"), default=None,
                    help="output format (default: from the suffix of -o, else jsonl)")
     p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - for standard output (default)")
+    p.add_argument("--explain", action="store_true",
+                   help="add to each record the rule codings not applied and why: 'vetoed' (by an exclusion) and "
+                        "'rejected' (by a coder's 'not:')")
 
     p = command("check", cmd_check, "Validate the codebook and the corpus; report every problem at once.")
     p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
     p.add_argument("--corpus", default="corpus", help="the corpus folder (default: corpus); '' to check only the codebook")
+    p.add_argument("--codings", default=None, metavar="DIR",
+                   help="folder of manual codings to check (default: codings/ if it exists; '' for none)")
     p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
     _skip_unreadable(p)
 
@@ -119,6 +126,11 @@ def _inputs(p: argparse.ArgumentParser, *, coding: bool = True) -> None:
     if coding:
         p.add_argument("--coding", default=None, metavar="FILE",
                        help="use a coding file written by 'qualcode code' instead of coding the corpus again")
+    p.add_argument("--codings", default=None, metavar="DIR",
+                   help="folder of manual codings, one file per coder (default: codings/ if it exists; '' for none)")
+    p.add_argument("--source", choices=SOURCES, default=None,
+                   help="which codings to use: rule (the codebook), manual (the coders) or combined (both, manual "
+                        "wins; the default)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
     p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on standard error")
@@ -146,9 +158,9 @@ def cmd_code(args: argparse.Namespace) -> int:
     from .project import code_project
 
     _check_outputs(args, [args.output])
-    result = _code(args, code_project)
+    result = _code(args, code_project, explain=args.explain)
     fmt = args.format or format_for(args.output)
-    write_coding(result.segments, args.output, format=fmt)
+    write_coding(result.segments, args.output, format=fmt, trail=result.trail)
     _summary(args, result, [args.output] if args.output != "-" else [])
     return EXIT_OK
 
@@ -156,7 +168,8 @@ def cmd_code(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .project import check_project
 
-    report = check_project(args.codebook, args.corpus or None, model=args.model, skip_unreadable=args.skip_unreadable)
+    report = check_project(args.codebook, args.corpus or None, model=args.model, codings=_codings_dir(args),
+                           skip_unreadable=args.skip_unreadable)
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for problem in report.problems:
@@ -238,16 +251,27 @@ def _check_outputs(args: argparse.Namespace, outputs: Sequence[Any]) -> None:
     check_outputs(outputs, inputs, corpus=args.corpus)
 
 
-def _code(args: argparse.Namespace, func: Callable[..., Any]) -> Any:
+def _code(args: argparse.Namespace, func: Callable[..., Any], **options: Any) -> Any:
     if args.jobs < 1:
         raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
     return func(args.corpus, args.codebook, jobs=args.jobs, model=args.model, progress=_progress(args),
-                skip_unreadable=args.skip_unreadable)
+                codings=_codings_dir(args), source=args.source or "combined",
+                skip_unreadable=args.skip_unreadable, **options)
+
+
+def _codings_dir(args: argparse.Namespace) -> str | None:
+    """The manual codings folder: --codings, else codings/ when it exists; '' means none."""
+    if args.codings is not None:
+        return args.codings or None
+    return DEFAULT_CODINGS if Path(DEFAULT_CODINGS).is_dir() else None
 
 
 def _coded(args: argparse.Namespace) -> tuple[list, Any, dict]:
     """Segments, codebook and documents: from a saved coding file or by coding the corpus."""
     if args.coding:
+        if args.codings or args.source:
+            raise QualcodeError("--codings and --source apply when coding the corpus; a saved coding file "
+                                "(--coding) is used as it was written")
         from .codebook import load_codebook
         from .corpus import load_corpus
         from .graph import segments_from_records
@@ -284,6 +308,13 @@ def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
     print(f"coded {s['segments']} segments in {s['documents']} documents in {result.seconds:.1f} s: "
           f"{s['coded_segments']} with codes, {s['code_applications']} code applications, "
           f"{s['case_mentions']} case mentions", file=sys.stderr)
+    manual = [c for c in result.codings if c.source == "manual"]
+    if result.source == "rule":
+        print("codings: rule only (the codebook's)", file=sys.stderr)
+    elif manual or result.source == "manual":
+        rejected = sum(1 for c in result.codings if c.source == "rule" and c.status == "rejected")
+        print(f"codings: {result.source}; {sum(c.status == 'applied' for c in manual)} manual from "
+              f"{len({c.coder for c in manual})} coder(s), {rejected} rule coding(s) rejected", file=sys.stderr)
     for f in files:
         print(f"wrote {f}", file=sys.stderr)
 

@@ -126,11 +126,38 @@ class CompiledCodebook:
         seg = segment_document(document, self.pipeline)
         if not seg.segments:
             return []
+        spec, start, end = self._document_hits(document, seg)
+        return self._assemble(document, seg, spec, start, end)
+
+    def vetoed(self, document: Document) -> list[tuple[str, str, int, int, int, int]]:
+        """The code matches an exclusion removed from ``document``, sorted by position: (segment
+        id, code, spec index of the pattern, start, end, spec index of the exclusion). Codes
+        the document again, so only ``--explain`` pays for it; a pure function like ``code``."""
+        seg = segment_document(document, self.pipeline)
+        if not seg.segments:
+            return []
+        k, spec, start, end = self._in_segments(seg, *self._document_hits(document, seg))
+        role, owner = self._roles[spec], self._owners[spec]
+        vetoes: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+        for n in (role == _VETO).nonzero()[0].tolist():
+            vetoes.setdefault((int(k[n]), int(owner[n])), []).append((int(start[n]), int(end[n]), int(spec[n])))
+        out = set()
+        for n in (role == _CODE).nonzero()[0].tolist():
+            a, b = int(start[n]), int(end[n])
+            for vs, ve, vi in sorted(vetoes.get((int(k[n]), int(owner[n])), ())):
+                if vs < b and a < ve:
+                    out.add((int(k[n]), self._code_names[int(owner[n])], int(spec[n]), a, b, vi))
+                    break
+        ids = [s.id for s in seg.segments]
+        return [(ids[kn], code, i, a, b, vi) for kn, code, i, a, b, vi in sorted(out, key=lambda t: (t[0], t[3], -t[4], t[1], t[2]))]
+
+    def _document_hits(self, document: Document, seg: Segmentation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(spec indexes, starts, ends) of the matches outside the ``ignore`` spans."""
         spec, start, end = self._hits(document, seg)
         if self._ignore and len(spec):
             keep = self._unignored(document, seg, start, end)
             spec, start, end = spec[keep], start[keep], end[keep]
-        return self._assemble(document, seg, spec, start, end)
+        return spec, start, end
 
     def _unignored(self, document: Document, seg: Segmentation, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Which matches to keep: those not overlapping a span of the codebook's ``ignore``
@@ -244,11 +271,7 @@ class CompiledCodebook:
                   end: np.ndarray) -> list[CodedSegment]:
         """The coded segments, from the document's matches (in any order)."""
         segments = seg.segments
-        first_tok, end_tok = seg.token_spans
-        seg_starts, seg_ends = seg.tokens.starts[first_tok], seg.tokens.ends[end_tok - 1]
-        k = np.searchsorted(seg_starts, start, "right") - 1
-        inside = (k >= 0) & (end <= seg_ends[np.maximum(k, 0)])
-        k, spec, start, end = k[inside], spec[inside], start[inside], end[inside]
+        k, spec, start, end = self._in_segments(seg, spec, start, end)
         role = self._roles[spec]
         code_matches, code_bounds, code_bits = self._code_matches(document.text, k, spec, start, end, role,
                                                                   len(segments))
@@ -256,6 +279,16 @@ class CompiledCodebook:
                                                                   role == _CASE, len(segments))
         return self._coded_segments(document, seg, code_matches, code_bounds, code_bits, case_matches,
                                     case_bounds, case_bits)
+
+    @staticmethod
+    def _in_segments(seg: Segmentation, spec: np.ndarray, start: np.ndarray,
+                     end: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The matches that lie inside one segment, with that segment's index first."""
+        first_tok, end_tok = seg.token_spans
+        seg_starts, seg_ends = seg.tokens.starts[first_tok], seg.tokens.ends[end_tok - 1]
+        k = np.searchsorted(seg_starts, start, "right") - 1
+        inside = (k >= 0) & (end <= seg_ends[np.maximum(k, 0)])
+        return k[inside], spec[inside], start[inside], end[inside]
 
     def _code_matches(self, text: str, k: np.ndarray, spec: np.ndarray, start: np.ndarray, end: np.ndarray,
                       role: np.ndarray, nseg: int) -> tuple[list[Match], list[int], list[int]]:
@@ -283,7 +316,7 @@ class CompiledCodebook:
         k, spec, start, end, owner = k[order], spec[order], start[order], end[order], owner[order]
         names, labels, rules, bits = self._code_names, self._labels, self._rules, self._code_bits
         owners = owner.tolist()
-        matches = [_match(names[o], labels[i], rules[i], a, b, text[a:b])
+        matches = [_match(names[o], labels[i], rules[i], a, b, text[a:b], "rule", "")
                    for o, i, a, b in zip(owners, spec.tolist(), start.tolist(), end.tolist())]
         return matches, np.searchsorted(k, np.arange(nseg + 1)).tolist(), [bits[o] for o in owners]
 
@@ -319,7 +352,7 @@ class CompiledCodebook:
         for kv, i, a, b in zip(k[order].tolist(), spec[order].tolist(), start[order].tolist(), end[order].tolist()):
             if a >= last_end:
                 o = owners[i]
-                matches.append(_match(names[o], labels[i], rules[i], a, b, text[a:b]))
+                matches.append(_match(names[o], labels[i], rules[i], a, b, text[a:b], "rule", ""))
                 kept_k.append(kv)
                 bits.append(1 << o)
                 last_end = b
@@ -413,7 +446,7 @@ def _unpack(packed: list[tuple], document: Document, compiled: CompiledCodebook)
     labels, rules = compiled._labels, compiled._rules
 
     def matches(items: tuple) -> tuple[Match, ...]:
-        return tuple(_match(code, labels[i], rules[i], a, b, text[a:b]) for code, i, a, b in items)
+        return tuple(_match(code, labels[i], rules[i], a, b, text[a:b], "rule", "") for code, i, a, b in items)
 
     out = []
     for seg, codes, cases, context, code_matches, case_matches in packed:

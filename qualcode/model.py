@@ -75,6 +75,8 @@ class Match:
     start: int
     end: int
     text: str
+    source: str = "rule"  # the Coding source: rule, manual, imported, suggested
+    coder: str = ""  # who, for a manual or imported coding
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,10 @@ class CodedSegment:
 
 
 def _match_record(m: Match, key: str) -> dict[str, Any]:
-    return {key: m.code, "pattern": m.pattern, "rule": m.rule, "start": m.start, "end": m.end, "text": m.text}
+    record = {key: m.code, "pattern": m.pattern, "rule": m.rule, "start": m.start, "end": m.end, "text": m.text}
+    if key == "code":
+        record["source"], record["coder"] = m.source, m.coder
+    return record
 
 
 CodingSource = Literal["rule", "manual", "imported", "suggested"]
@@ -156,7 +161,9 @@ class Coding:
     span lies in (None for a span across segments). ``status``: ``applied``; ``inherited``
     (an ancestor applied because ``via``, a child code, was); ``vetoed`` (kept in the trail
     but not applied: ``via`` is the exclusion rule, ``file:line:col``); ``rejected`` (a rule
-    coding a person rejected: ``via`` is the rejecting coding's ``coder``).
+    coding a person rejected: ``via`` is the rejecting coding's ``coder``; a ``manual``
+    coding with this status is the rejection itself, a coder's ``not:``). A manual coding's
+    ``rule`` says where it is written (kind ``manual``, ``codings/ana.yaml``, line, column).
     """
 
     segment: str | None

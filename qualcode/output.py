@@ -5,7 +5,7 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import IO, Any, Iterable, Literal, Sequence
+from typing import IO, Any, Iterable, Iterator, Literal, Mapping, Sequence
 
 from .errors import Problem, QualcodeError
 from .fileio import CsvWriter, open_output
@@ -14,6 +14,7 @@ from .model import CodedSegment
 CodingFormat = Literal["jsonl", "csv"]
 CSV_COLUMNS = ("doc", "id", "start", "end", "line", "section", "section_start", "paragraph", "item", "kind", "text", "codes", "cases",
                "context_cases", "matches", "case_matches")
+TRAIL_COLUMNS = ("vetoed", "rejected")  # with --explain
 
 
 def format_for(path: str | os.PathLike[str], default: CodingFormat = "jsonl") -> CodingFormat:
@@ -23,34 +24,47 @@ def format_for(path: str | os.PathLike[str], default: CodingFormat = "jsonl") ->
 
 
 def write_coding(segments: Iterable[CodedSegment], path: str | os.PathLike[str] | IO[str], *,
-                 format: CodingFormat = "jsonl") -> int:
+                 format: CodingFormat = "jsonl", trail: Mapping[str, Mapping[str, list]] | None = None) -> int:
     """Write one record per segment to ``path`` (atomically; ``-`` is standard output).
 
     JSONL keeps lists and match objects as JSON; CSV joins ``codes``, ``cases`` and
     ``context_cases`` with ``;`` and holds ``matches``/``case_matches`` as JSON text.
-    Returns the number of records written.
+    With ``trail`` (``qualcode.codings.trail``: ``qualcode code --explain``) each record
+    also has ``vetoed`` and ``rejected`` lists. Returns the number of records written.
     """
     if format not in ("jsonl", "csv"):
         raise QualcodeError(f"unknown coding format {format!r}: use jsonl or csv")
     if hasattr(path, "write"):
-        return _write(segments, path, format)  # type: ignore[arg-type]
+        return _write(segments, path, format, trail)  # type: ignore[arg-type]
     with open_output(path, "w") as fh:
-        return _write(segments, fh, format)
+        return _write(segments, fh, format, trail)
 
 
-def _write(segments: Iterable[CodedSegment], fh: IO[str], format: CodingFormat) -> int:
+def _records(segments: Iterable[CodedSegment], trail: Mapping[str, Mapping[str, list]] | None) -> Iterator[dict]:
+    for s in segments:
+        record = s.to_record()
+        if trail is not None:
+            found = trail.get(s.segment.id, {})
+            record["vetoed"] = list(found.get("vetoed", ()))
+            record["rejected"] = list(found.get("rejected", ()))
+        yield record
+
+
+def _write(segments: Iterable[CodedSegment], fh: IO[str], format: CodingFormat,
+           trail: Mapping[str, Mapping[str, list]] | None = None) -> int:
     n = 0
     if format == "jsonl":
-        for s in segments:
-            fh.write(json.dumps(s.to_record(), ensure_ascii=False, separators=(",", ":")))
+        for record in _records(segments, trail):
+            fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
             fh.write("\n")
             n += 1
         return n
+    columns = CSV_COLUMNS + (TRAIL_COLUMNS if trail is not None else ())
     writer = CsvWriter(fh)
-    writer.writerow(CSV_COLUMNS)
-    for s in segments:
-        row = _csv_row(s.to_record())
-        writer.writerow(row[k] for k in CSV_COLUMNS)
+    writer.writerow(columns)
+    for record in _records(segments, trail):
+        row = _csv_row(record)
+        writer.writerow(row.get(k, "") for k in columns)
         n += 1
     return n
 
@@ -59,8 +73,9 @@ def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
     row = dict(record)
     for key in ("codes", "cases", "context_cases"):
         row[key] = ";".join(record[key])
-    for key in ("matches", "case_matches"):
-        row[key] = json.dumps(record[key], ensure_ascii=False, separators=(",", ":"))
+    for key in ("matches", "case_matches") + TRAIL_COLUMNS:
+        if key in record:
+            row[key] = json.dumps(record[key], ensure_ascii=False, separators=(",", ":"))
     row["section"] = record["section"] or ""
     row["item"] = "" if record["item"] is None else record["item"]
     row["section_start"] = "" if record["section_start"] is None else record["section_start"]
@@ -113,6 +128,9 @@ def _from_csv(row: dict[str, str], path: str, line: int) -> dict[str, Any]:
             out[key] = [v for v in (row.get(key) or "").split(";") if v]
         for key in ("matches", "case_matches"):
             out[key] = json.loads(row.get(key) or "[]")
+        for key in TRAIL_COLUMNS:
+            if key in row:
+                out[key] = json.loads(row[key] or "[]")
         return out
     except (KeyError, ValueError) as err:
         raise QualcodeError(Problem(path, f"not a qualcode coding row: {err}", line, 1)) from None

@@ -10,7 +10,7 @@ from typing import Callable, Literal
 from .codebook import LoadedCodebook, load_codebook
 from .corpus import load_corpus
 from .errors import CodebookError, CorpusError, Problem, QualcodeError
-from .model import CodedSegment, Document
+from .model import CodedSegment, Coding, Document
 
 Progress = Callable[[int, int, Document], None]
 
@@ -32,13 +32,16 @@ class CheckReport:
 
 
 def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | None = "corpus", *,
-                  model: str | None = None, skip_unreadable: bool = False) -> CheckReport:
-    """Validate the codebook (schema, ids, parents, cycles, patterns, aliases) and the corpus
-    (readable files, front matter, known cases), collecting every problem at once.
+                  model: str | None = None, codings: str | Path | None = None,
+                  skip_unreadable: bool = False) -> CheckReport:
+    """Validate the codebook (schema, ids, parents, cycles, patterns, aliases), the corpus
+    (readable files, front matter, known cases) and the manual codings in the folder
+    ``codings`` (known codes and documents, quotes found once), collecting every problem
+    at once.
 
-    When both are valid the corpus is coded too, to warn about patterns that fire on more
-    than :data:`BROAD_SHARE` of the segments; terms and case names that are a single stop
-    word are warned about in any case.
+    When codebook and corpus are valid the corpus is coded too, to warn about patterns
+    that fire on more than :data:`BROAD_SHARE` of the segments; terms and case names that
+    are a single stop word are warned about in any case.
     """
     report = CheckReport()
     loaded: LoadedCodebook | None = None
@@ -71,6 +74,13 @@ def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | N
                 from .coding import code_corpus
 
                 report.warnings.extend(str(w) for w in broad_patterns(code_corpus(documents, compiled), loaded))
+        if codings is not None and corpus is not None and not report.problems:
+            from .manual import ManualCodingError, load_manual
+
+            try:
+                load_manual(codings, documents, loaded.codebook)
+            except ManualCodingError as err:
+                report.problems.extend(err.problems)
         report.codes, report.cases = len(loaded.codebook.codes), len(loaded.codebook.cases)
         report.patterns = len(loaded.patterns)
     report.documents = len(documents)
@@ -128,19 +138,31 @@ class CodingResult:
     documents: list[Document]
     codebook: LoadedCodebook
     seconds: float = 0.0
+    codings: list[Coding] = field(default_factory=list)  # the codings ``segments`` show (see ``source``)
+    source: str = "combined"
+    trail: dict[str, dict[str, list]] | None = None  # with ``explain``: vetoed and rejected codings per segment
 
 
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
-                 model: str | None = None, progress: Progress | None = None,
-                 skip_unreadable: bool = False) -> CodingResult:
-    """Load the corpus and the codebook, then code every document.
+                 model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
+                 source: str = "combined", explain: bool = False, skip_unreadable: bool = False) -> CodingResult:
+    """Load the corpus and the codebook (and the manual codings in the folder ``codings``),
+    then code every document.
 
-    Both inputs are read and checked before any coding starts, and their problems are
+    ``source`` picks what the coded segments show: ``rule`` (the codebook), ``manual`` (the
+    coders) or ``combined`` (both; manual wins, see ``qualcode.codings.combine``).
+    ``explain`` also keeps the vetoed and rejected rule codings (``CodingResult.trail``).
+    All inputs are read and checked before any coding starts, and their problems are
     reported together.
     """
     from .coding import CompiledCodebook, code_corpus
+    from .codings import SOURCES
     from .pipeline import Pipeline
 
+    if source not in SOURCES:
+        raise QualcodeError(f"unknown coding source {source!r}: use one of {', '.join(SOURCES)}")
+    if source == "manual" and codings is None:
+        raise QualcodeError("--source manual needs manual codings: give their folder with --codings DIR")
     problems: list[Problem] = []
     documents: list[Document] = []
     loaded = None
@@ -152,12 +174,43 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
     except CorpusError as err:
         problems.extend(err.problems)
+    manual: list[Coding] = []
+    if codings is not None and loaded is not None and not problems:
+        from .manual import ManualCodingError, load_manual
+
+        try:
+            manual = load_manual(codings, documents, loaded.codebook)
+        except ManualCodingError as err:
+            problems.extend(err.problems)
     if problems or loaded is None:
         raise QualcodeError(problems)
     started = time.perf_counter()
     compiled = CompiledCodebook(loaded, Pipeline(model))
     segments = code_corpus(documents, compiled, jobs=jobs, progress=progress)
-    return CodingResult(segments, documents, loaded, time.perf_counter() - started)
+    result = CodingResult(segments, documents, loaded, source=source)
+    _apply_codings(result, compiled, manual, explain)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool) -> None:
+    """The codings of the chosen source, and the coded segments and trail they give."""
+    from .codings import attach_segments, coded_view, idle_rejections, rule_codings, select, trail, vetoed_codings
+
+    book = result.codebook.codebook
+    rule = rule_codings(result.segments, book)
+    if explain:
+        rule += [v for d in result.documents for v in vetoed_codings(d, compiled)]
+    result.codings = select(rule, attach_segments(manual, result.segments), result.source, book)
+    if result.source == "combined":
+        for c in idle_rejections(result.codings):
+            where = c.rule.where if c.rule else c.coder
+            warnings.warn(f"{where}: 'not: {c.code}' rejects nothing: no rule coding of {c.code} overlaps "
+                          f"{c.doc}:{c.start}:{c.end} (line {c.line})", stacklevel=2)
+    if result.source == "manual" or (result.source == "combined" and manual):
+        result.segments = coded_view(result.segments, result.codings, book)
+    if explain:
+        result.trail = trail(result.codings, {d.id: d for d in result.documents})
 
 
 @dataclass(slots=True)
@@ -175,9 +228,10 @@ RUN_FILES = ("coding.jsonl", "coding.csv", "graph.gexf", "graph.graphml", "graph
 def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", outdir: str | Path = "out", *,
                 unit: Literal["sentence", "paragraph", "section", "document"] = "paragraph",
                 roll_up: str | None = None, where: dict[str, list[str]] | None = None, jobs: int = 1,
-                model: str | None = None, progress: Progress | None = None,
-                skip_unreadable: bool = False) -> RunReport:
-    """The main job: code the corpus, then write the coding, the graph in every format
+                model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
+                source: str = "combined", skip_unreadable: bool = False) -> RunReport:
+    """The main job: code the corpus (with the manual codings in ``codings``, as ``source``
+    says: see :func:`code_project`), then write the coding, the graph in every format
     (and its picture when matplotlib, the ``plot`` extra, is installed) and the matrices
     into ``outdir``. ``where`` keeps the documents with those front-matter values in the
     graph and the matrices (see ``qualcode.graph.select_where``).
@@ -193,7 +247,8 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     if outdir.exists() and not outdir.is_dir():
         raise QualcodeError(Problem(str(outdir), "is a file, not a folder: give a folder for the outputs of run"))
     check_outputs([outdir / name for name in RUN_FILES], [codebook], corpus=corpus)
-    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, skip_unreadable=skip_unreadable)
+    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
+                          source=source, skip_unreadable=skip_unreadable)
     files = []
     from .export import export_all
 
