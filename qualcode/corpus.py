@@ -156,12 +156,13 @@ def parse_document(data: bytes, doc_id: str, path: str = "") -> Document | None:
         raise CorpusError(Problem(path, f"binary file (NUL byte at byte offset {nul}): "
                                         "only UTF-8 .txt and .md files can be coded; remove it from the corpus"))
     text = decode_utf8(data, path, error=CorpusError)
-    if "\r" in text:
-        text = _LONE_CR.sub("\n", text)
     if not text.strip():
         warnings.warn(f"{path}: empty file, skipped", EmptyDocumentWarning, stacklevel=2)
         return None
-    meta, body_start = parse_front_matter(text, path)
+    # Old Mac files break lines with a lone CR: the front matter is found on a copy where
+    # it is LF (same length, so the same offsets); the text itself stays the file's.
+    lines = _LONE_CR.sub("\n", text) if "\r" in text else text
+    meta, body_start = parse_front_matter(lines, path)
     if not text[body_start:].strip():
         warnings.warn(f"{path}: no text after the front matter, skipped", EmptyDocumentWarning, stacklevel=2)
         return None
