@@ -412,7 +412,8 @@ def _pack(coded: list[CodedSegment], compiled: CompiledCodebook) -> list[tuple]:
     out = []
     for c in coded:
         s = c.segment
-        out.append(((s.id, s.start, s.end, s.line, s.kind, s.paragraph, s.section, s.section_start, s.item),
+        out.append(((s.id, s.start, s.end, s.line, s.kind, s.paragraph, s.section, s.section_start, s.item,
+                     s.speaker),
                     c.codes, c.cases, c.context_cases,
                     tuple((m.code, spec[m.rule], m.start, m.end) for m in c.matches),
                     tuple((m.code, spec[m.rule], m.start, m.end) for m in c.case_matches)))

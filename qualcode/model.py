@@ -42,7 +42,8 @@ class Segment:
 
     ``paragraph`` numbers the blocks of the document (a paragraph, a list item, a table
     row, a heading, a footnote) from 1; ``item`` is set for sentences of a list item and
-    is that item's paragraph number; ``section`` is the enclosing heading's text.
+    is that item's paragraph number; ``section`` is the enclosing heading's text;
+    ``speaker`` is the label of the transcript turn the segment belongs to.
     """
 
     __reduce__ = _reduce
@@ -57,6 +58,7 @@ class Segment:
     section: str | None = None
     section_start: int | None = None  # offset of the enclosing heading, None before the first
     item: int | None = None
+    speaker: str | None = None  # the speaker's label in a transcript turn ("Interviewer", "Q")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ class CodedSegment:
             "paragraph": s.paragraph,
             "item": s.item,
             "kind": s.kind,
+            "speaker": s.speaker,
             "text": self.text,
             "codes": list(self.codes),
             "cases": list(self.cases),
