@@ -193,13 +193,20 @@ class Code:
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """A case of the study (a place): ``kind`` is city, state, country, region, ..."""
+    """A case of the study (a place): ``kind`` is city, state, country, region, ...
+
+    ``abbreviations`` (``Jal.``) match as written and no sentence ends after them;
+    ``match_case``: a capitalised word of the name or an alias matches only capitalised
+    or all-capitals text (so the "chihuahua" dog is not the state).
+    """
 
     id: str
     name: str
     kind: str
     parent: str | None = None
     aliases: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+    match_case: bool = True
 
 
 @dataclass(frozen=True, slots=True)
