@@ -33,7 +33,7 @@ from .model import CodedSegment, Codebook, Document, Match, Segment, fast_constr
 from .pipeline import UPPER, Pipeline, fold
 from .matchers import (KEY_SPACES, SequenceIndex, TokenPattern, TokenPatternIndex, fold_token_pattern, spec_problem,
                        validate_token_pattern)
-from .segment import Segmentation, segment_document
+from .segment import MAX_SEGMENT_CHARS, Segmentation, long_segments, segment_document
 
 # What a pattern's match does (CompiledCodebook._roles).
 _CODE, _VETO, _CASE = 0, 1, 2
@@ -494,9 +494,23 @@ def code_corpus(documents: Sequence[Document], compiled: CompiledCodebook, *, jo
     with _gc_paused():
         for n, (doc, coded) in enumerate(zip(documents, _map(documents, compiled, jobs)), 1):
             out.extend(coded)
+            _warn_long_segments(doc, coded)
             if progress is not None:
                 progress(n, total, doc)
     return out
+
+
+def _warn_long_segments(document: Document, coded: list[CodedSegment]) -> None:
+    """Warn of segments longer than MAX_SEGMENT_CHARS: a layout the segmenter did not see
+    makes one segment of many passages, and every code of them lands on each."""
+    long = long_segments([c.segment for c in coded])
+    if long:
+        s = long[0]
+        more = f" (and {len(long) - 1} more in this document)" if len(long) > 1 else ""
+        warnings.warn(f"{document.path or document.id}:{s.line}:1: a segment of {s.end - s.start} characters, over "
+                      f"{MAX_SEGMENT_CHARS}{more}: its passages were not told apart, so every code in it applies to "
+                      f"all of it; start each passage on its own line with a marker (-, 1., 4.1, (a), Speaker:) or "
+                      f"leave a blank line between them", stacklevel=3)
 
 
 @contextmanager

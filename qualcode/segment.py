@@ -202,7 +202,7 @@ def _labelled(turn: re.Match[str], speakers: frozenset[str]) -> str | None:
 def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> frozenset[str]:
     """The labels that are speakers in this document: in a transcript or interview every
     label of a turn (not a list item) that is not a header word like ``Note`` or ``From``;
-    elsewhere those that head two lines or more."""
+    elsewhere those that head two lines or more, and ``Q`` and ``A`` together."""
     counts: dict[str, int] = {}
     for a, b in lines:
         line = text[a:b]
@@ -213,7 +213,8 @@ def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> froz
             label = _label(turn)
             if label[0].isupper() and fold(label) not in NOT_SPEAKERS:
                 counts[label] = counts.get(label, 0) + 1
-    return frozenset(label for label, n in counts.items() if transcript or n >= 2)
+    qa = "Q" in counts and "A" in counts  # a question and its answer
+    return frozenset(label for label, n in counts.items() if transcript or n >= 2 or qa and label in "QA")
 
 
 def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdown: bool,
