@@ -180,6 +180,11 @@ def _line_spans(text: str, start: int) -> list[tuple[int, int]]:
     Mac files) breaks a line as LF and CRLF do."""
     spans = []
     pos = start
+    if "\r" not in text:  # the common case, twice as fast
+        for line in text[start:].split("\n"):
+            spans.append((pos, pos + len(line)))
+            pos += len(line) + 1
+        return spans
     for m in _LINE_BREAK.finditer(text, start):
         spans.append((pos, m.start()))
         pos = m.end()
@@ -311,8 +316,8 @@ def segment_document(doc: Document, pipeline: Pipeline, abbreviations: Sequence[
     flag_array = pipeline.lexicon.array("flags")[tokens.rows]
     # Tokens that may end a sentence; Python lists, as the sentence rules look at tokens one by one.
     breaks = (flag_array & (TERMINAL | DOTTED | SUPER)).nonzero()[0].tolist()
-    inner, final = _abbreviation_stops(masked_body, doc.body_start, tuple(sorted(abbrevs)))
-    tok = _TokenLists(flag_array.tolist(), tokens.starts.tolist(), tokens.ends.tolist(), breaks, inner, final)
+    tok = _TokenLists(flag_array.tolist(), tokens.starts.tolist(), tokens.ends.tolist(), breaks,
+                      _abbreviations(abbrevs) if abbrevs else None, masked_body, doc.body_start)
     bounds = np.searchsorted(tokens.starts, [x for b in blocks for x in (b.start, b.end)]).tolist()
     first_tokens, end_tokens = bounds[0::2], bounds[1::2]  # of each block
     segments: list[Segment] = []
@@ -369,35 +374,38 @@ def long_segments(segments: Sequence[Segment], limit: int = MAX_SEGMENT_CHARS) -
 
 
 @functools.lru_cache(maxsize=16)
-def _abbreviation_pattern(abbreviations: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One regular expression for the abbreviations as written; after an inner full stop
-    the space may be missing (``Q.Roo``) or longer."""
-    if not abbreviations:
-        return None
-    alternatives = []
-    for abbr in sorted(abbreviations, key=len, reverse=True):
-        parts = abbr.split()
-        rx = re.escape(parts[0])
-        for prev, part in zip(parts, parts[1:]):
-            rx += (r"\s*" if prev.endswith(".") else r"\s+") + re.escape(part)
-        alternatives.append(rx)
-    return re.compile(r"(?<![\w.])(?:" + "|".join(alternatives) + r")(?!\w)")
+def _abbreviations(abbreviations: frozenset[str]) -> "_Abbreviations":
+    return _Abbreviations(abbreviations)
 
 
-def _abbreviation_stops(masked: str, offset: int, abbreviations: tuple[str, ...]) -> tuple[set[int], set[int]]:
-    """The offsets just after full stops inside an abbreviation occurrence (never a
-    sentence end) and just after one that ends it (a sentence end only before ``The``...)."""
-    rx = _abbreviation_pattern(abbreviations)
-    inner: set[int] = set()
-    final: set[int] = set()
-    if rx is None:
-        return inner, final
-    for m in rx.finditer(masked):
-        found = m.group()
-        if found.endswith("."):
-            final.add(m.end() + offset)
-        inner.update(m.start() + i + 1 + offset for i, c in enumerate(found[:-1]) if c == ".")
-    return inner, final
+class _Abbreviations:
+    """Abbreviations as written, by their words, to tell at a full stop the sentence rules
+    would break at whether it lies inside one (``Edo.`` of ``Edo. Méx.``) or ends one
+    (``Jal.``). Looked up only at breaks, so it costs nothing on text without them."""
+
+    def __init__(self, abbreviations: frozenset[str]):
+        self.by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}  # word -> (words, its position)
+        for abbr in abbreviations:
+            words = tuple(abbr.split())
+            for k, w in enumerate(words):
+                if w.endswith("."):
+                    self.by_word.setdefault(w, []).append((words, k))
+
+    def at(self, text: str, end: int) -> str | None:
+        """``inner``, ``final`` or None for the full stop ending at ``text[end - 1]``."""
+        begin = end
+        while begin > 0 and not text[begin - 1].isspace():
+            begin -= 1
+        word = text[begin:end].lstrip(_OPENING)
+        found = None
+        for words, k in self.by_word.get(word, ()):
+            before = text[max(0, begin - 40):begin].split()[-k:] if k else []
+            after = text[end:end + 40].split()[:len(words) - k - 1]
+            if tuple(before) == words[:k] and tuple(w.rstrip(",;:)") for w in after) == words[k + 1:]:
+                if k < len(words) - 1:
+                    return "inner"
+                found = "final"
+        return found
 
 
 _SEGMENT_KIND = {"paragraph": "sentence", "lines": "sentence"}
@@ -412,8 +420,9 @@ class _TokenLists:
     starts: list[int]
     ends: list[int]
     breaks: list[int]
-    inner_stops: set[int]  # offsets after a full stop inside a case abbreviation (Edo. Méx.)
-    final_stops: set[int]  # offsets after a full stop ending one (Jal.)
+    abbreviations: _Abbreviations | None  # the codebook's, if any
+    masked: str  # the masked text the tokens are of, from ``offset``
+    offset: int
 
 
 def _footnote_content(text: str, block: Block) -> str:
@@ -441,10 +450,6 @@ def _sentences(tok: _TokenLists, a: int, b: int) -> list[tuple[int, int]]:
             break
         nxt = flags[j]
         prev = flags[i - 1] if i > begin and ends[i - 1] == starts[i] else 0
-        if tok.inner_stops and ends[i] in tok.inner_stops:
-            continue
-        if tok.final_stops and ends[i] in tok.final_stops and not nxt & STOP_TITLE:
-            continue
         if f & TERMINAL:
             if prev & (ABBREV | INITIAL) and ends[i] - starts[i] == 1:  # a full stop after an abbreviation
                 if not (prev & FINAL_ABBREV and nxt & STOP_TITLE):
@@ -459,6 +464,10 @@ def _sentences(tok: _TokenLists, a: int, b: int) -> list[tuple[int, int]]:
                 continue
         elif f & SUPER:
             if not nxt & UPPER or prev & TERMINAL or i == a:
+                continue
+        if tok.abbreviations is not None and f & (TERMINAL | DOTTED):
+            where = tok.abbreviations.at(tok.masked, ends[i] - tok.offset)
+            if where == "inner" or where == "final" and not nxt & STOP_TITLE:
                 continue
         spans.append((begin, j))
         begin = skip_to = j
