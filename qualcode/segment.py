@@ -49,6 +49,9 @@ NOT_SPEAKERS = frozenset(
     "method methods step steps category type kind name id ref reference references version page pages section "
     "chapter article annex appendix edit edited file photo photos audio transcript transcription language "
     "interview code codes theme themes memo observation observations question questions remark remarks".split())
+# Words that make a label a clause ("The owner said: ...", "What we learned: ...").
+_SAYING = frozenset("said says say asked asks answered replied told tells explained explains added adds "
+                    "is was are were we they he she it i you learned found think thinks".split())
 # A field-note entry that starts with a time or a date ("10:30 arrived", "2024-03-12 visit")
 # starts a new paragraph even without a blank line before it.
 _ENTRY = re.compile(r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?(?:[ \t]*[ap]\.?m\.?)?|\d{4}-\d{2}-\d{2}"
@@ -216,7 +219,7 @@ def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> froz
         turn = _TURN.match(line)
         if turn is not None:
             label = _label(turn)
-            if label[0].isupper() and fold(label) not in NOT_SPEAKERS:
+            if label[0].isupper() and fold(label) not in NOT_SPEAKERS and not _SAYING.intersection(label.split()):
                 counts[label] = counts.get(label, 0) + 1
     qa = "Q" in counts and "A" in counts  # a question and its answer
     return frozenset(label for label, n in counts.items() if transcript or n >= 2 or qa and label in "QA")

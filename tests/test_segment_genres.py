@@ -204,3 +204,16 @@ def test_segment_records_without_speaker_read_back(compiled):
     record = code_corpus([doc], compiled)[0].to_record()
     del record["speaker"]  # a coding written before the field existed
     assert segments_from_records([record])[0].segment.speaker is None
+
+
+def test_segment_genres_coded_in_parallel_equal(compiled):
+    docs = load_corpus(GENRES)
+    serial = [s.to_record() for s in code_corpus(docs, compiled)]
+    assert [s.to_record() for s in code_corpus(docs, compiled, jobs=2)] == serial
+    assert {r["speaker"] for r in serial} >= {"Q", "A", "Ana", "Owner", "Interviewer"}
+
+
+@pytest.mark.parametrize("text", ["The owner said: we never borrow.\nThe owner said: the bank refused.\n",
+                                  "What we learned: little.\nWhat we learned: more.\n"])
+def test_segment_clause_before_colon_is_no_speaker(compiled, text):
+    assert {s for _, _, s, _ in _segments(compiled, make_doc(text))} == {None}
