@@ -12,9 +12,8 @@ from .fileio import open_output
 from .model import CodedSegment
 
 CodingFormat = Literal["jsonl", "csv"]
-CSV_COLUMNS = ("doc", "id", "start", "end", "line", "section", "section_start", "paragraph", "item", "kind", "speaker", "text",
-               "codes", "cases",
-               "context_cases", "matches", "case_matches")
+CSV_COLUMNS = ("doc", "id", "start", "end", "line", "section", "section_start", "paragraph", "item", "kind", "speaker",
+               "text", "codes", "cases", "context_cases", "matches", "case_matches")
 
 
 def format_for(path: str | os.PathLike[str], default: CodingFormat = "jsonl") -> CodingFormat:

@@ -1,7 +1,9 @@
 """Segmentation: blocks from the text's layout, then sentences from spaCy tokens.
 
 Blocks come from lines: Markdown headings (and, in ``.txt`` files, heading-like lines),
-list items, table rows, footnotes and paragraphs; a blank line always ends a block.
+list items and numbered paragraphs or clauses (``4.1``, ``(a)``, ``§ 3``), speaker turns
+(``Q:``, ``[00:12:31] Ana:``), table rows, footnotes and paragraphs; a blank line always
+ends a block, and a line that ends a sentence ends a segment (field notes, transcripts).
 Inside a paragraph, list item or footnote, sentences are split on the tokens with rules
 that fix what spaCy's default ``sentencizer`` gets wrong on real papers: abbreviations
 and citations (``Vol. 23. No. 1.``), ``etc.)`` in mid-sentence, a footnote mark before a
@@ -21,8 +23,8 @@ from typing import Sequence
 import numpy as np
 
 from .model import Document, Segment, fast_constructor
-from .pipeline import (ABBREV, ABBREVIATIONS, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV, OPENER, STOP_TITLE, SUPER,
-                       SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens, fold)
+from .pipeline import (ABBREV, ABBREVIATIONS, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV, OPENER,
+                       STOP_TITLE, SUPER, SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens, fold)
 
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(?=\S)")
 # What starts a list item: bullets, "1." "1)" "a." "a)", numbered paragraphs "4.1" "1.2.3"

@@ -31,7 +31,8 @@ def _cases(compiled, text):
     ("Plants in N.L., Chih., Coah., Oax., Ver. and Yuc. closed.",
      ["chihuahua", "nuevo-leon", "coahuila", "oaxaca", "veracruz", "yucatan"]),
     ("Toluca, Edo. Méx. and Cancún, Q. Roo grew.", ["estado-de-mexico", "quintana-roo"]),
-    ("The firm in Tijuana, B.C. and the one in La Paz, B.C.S. merged.", ["tijuana", "baja-california", "baja-california-sur"]),
+    ("The firm in Tijuana, B.C. and the one in La Paz, B.C.S. merged.",
+     ["tijuana", "baja-california", "baja-california-sur"]),
     ("gto. and jal. in lower case are not abbreviations.", []),
 ])
 def test_coding_case_names_on_field_notes(compiled, text, cases):

@@ -26,7 +26,8 @@ def _segments(compiled, doc):
 @pytest.mark.parametrize("name, expected", [
     ("policy-report.md", [
         (5, "heading", None, "4. Financing the integradoras"),
-        (7, "list_item", None, "The development bank opened a credit line for integradoras in 1994, but few firms used it."),
+        (7, "list_item", None,
+         "The development bank opened a credit line for integradoras in 1994, but few firms used it."),
         (8, "list_item", None, "Commercial banks asked for collateral that small workshops could not offer."),
         (8, "list_item", None, "Interest rates doubled after the devaluation."),
         (9, "list_item", None, "The ministry proposes three measures:"),
@@ -98,7 +99,8 @@ def test_segment_genre_boundaries(compiled, name, expected):
 
 @pytest.mark.parametrize("text, expected", [
     # numbered paragraphs and clauses, one per line, no blank lines
-    ("4.1 First point here.\n4.2 Second point.\n4.12 Twelfth point.\n", ["First point here.", "Second point.", "Twelfth point."]),
+    ("4.1 First point here.\n4.2 Second point.\n4.12 Twelfth point.\n",
+     ["First point here.", "Second point.", "Twelfth point."]),
     ("1.2.3 Deep point.\n1.2.4. Next one.\n", ["Deep point.", "Next one."]),
     ("(a) the first clause;\n(b) the second;\na) third\n(iv) fourth\nii. fifth\n",
      ["the first clause;", "the second;", "third", "fourth", "fifth"]),
@@ -113,17 +115,21 @@ def test_segment_genre_boundaries(compiled, name, expected):
     ("He waited...\nthen he left.\n", ["He waited...\nthen he left."]),
     # hard-wrapped prose stays together
     ("The members of the integradora agreed that\nthe purchases would be made together\nand paid from a common fund.\n",
-     ["The members of the integradora agreed that\nthe purchases would be made together\nand paid from a common fund."]),
+     ["The members of the integradora agreed that\nthe purchases would be made together\n"
+      "and paid from a common fund."]),
     # a line per entry: capitalised lines without final punctuation
-    ("Arrived at the workshop at ten in the morning after the bus\nOwner away until noon, his daughter showed us round\n"
+    ("Arrived at the workshop at ten in the morning after the bus\n"
+     "Owner away until noon, his daughter showed us round\n"
      "Two new cutting machines bought with the loan\n",
-     ["Arrived at the workshop at ten in the morning after the bus", "Owner away until noon, his daughter showed us round",
+     ["Arrived at the workshop at ten in the morning after the bus",
+      "Owner away until noon, his daughter showed us round",
       "Two new cutting machines bought with the loan"]),
     # times and dates start an entry
     ("Visit to the cooperative\n09:15 the manager arrives\n2024-03-12 second visit\n",
      ["Visit to the cooperative", "09:15 the manager arrives", "2024-03-12 second visit"]),
     # old Mac line endings: a lone CR breaks lines like LF
-    ("# Head\r\rFirst line of a\rparagraph.\r\r- item one\r- item two\r", ["Head", "First line of a\rparagraph.", "item one", "item two"]),
+    ("# Head\r\rFirst line of a\rparagraph.\r\r- item one\r- item two\r",
+     ["Head", "First line of a\rparagraph.", "item one", "item two"]),
     ("4.1 One.\r4.2 Two.\r", ["One.", "Two."]),
 ])
 def test_segment_genre_rules(compiled, text, expected):
