@@ -52,7 +52,7 @@ NOT_SPEAKERS = frozenset(
     "chapter article annex appendix edit edited file photo photos audio transcript transcription language "
     "interview code codes theme themes memo observation observations question questions remark remarks".split())
 # Words that make a label a clause ("The owner said: ...", "What we learned: ...").
-_SAYING = frozenset("said says say asked asks answered replied told tells explained explains added adds "
+_SAYING = frozenset("said says say asked asks answered replied told tells explained explains added adds wrote writes "
                     "is was are were we they he she it i you learned found think thinks".split())
 # A field-note entry that starts with a time or a date ("10:30 arrived", "2024-03-12 visit")
 # starts a new paragraph even without a blank line before it.

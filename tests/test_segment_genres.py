@@ -220,6 +220,7 @@ def test_segment_genres_coded_in_parallel_equal(compiled):
 
 
 @pytest.mark.parametrize("text", ["The owner said: we never borrow.\nThe owner said: the bank refused.\n",
-                                  "What we learned: little.\nWhat we learned: more.\n"])
+                                  "What we learned: little.\nWhat we learned: more.\n",
+                                  "Ana López wrote: fine.\n> Luis wrote: see you.\nAna López wrote: bye.\n"])
 def test_segment_clause_before_colon_is_no_speaker(compiled, text):
     assert {s for _, _, s, _ in _segments(compiled, make_doc(text))} == {None}
