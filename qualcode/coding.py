@@ -107,6 +107,8 @@ class CompiledCodebook:
                 if capitals:
                     self._capitals[i] = capitals
         self.abbreviations: tuple[str, ...] = tuple(sorted(dotted))
+        self._needs_capitals = np.zeros(len(self.specs), dtype=bool)
+        self._needs_capitals[list(self._capitals)] = True
 
     def _compile_outcomes(self) -> None:
         """Per pattern, what a match of it does (role, owner, audit fields), and per code
@@ -164,14 +166,15 @@ class CompiledCodebook:
         """Which matches to keep: all but case names whose capitalised words are written
         in lower case in the text ("the chihuahua", a dog, is not the state)."""
         keep = np.ones(len(spec), dtype=bool)
-        capitals = self._capitals
-        tok = seg.tokens
-        upper = None
-        for n in np.isin(spec, list(capitals)).nonzero()[0].tolist():
-            if upper is None:
-                upper = self.pipeline.lexicon.array("flags")[tok.rows] & UPPER != 0
-            first = int(np.searchsorted(tok.starts, start[n]))
-            keep[n] = all(first + p < len(upper) and upper[first + p] for p in capitals[int(spec[n])])
+        check = self._needs_capitals[spec].nonzero()[0]
+        if not len(check):
+            return keep
+        tok, capitals = seg.tokens, self._capitals
+        flags = self.pipeline.lexicon.array("flags")
+        rows, n = tok.rows, len(tok.rows)
+        firsts = np.searchsorted(tok.starts, start[check]).tolist()
+        for m, first, i in zip(check.tolist(), firsts, spec[check].tolist()):
+            keep[m] = all(first + p < n and flags[rows[first + p]] & UPPER for p in capitals[i])
         return keep
 
     def _unignored(self, document: Document, seg: Segmentation, start: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -116,7 +116,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
         masked = mask(text[start:])
     blocks: list[Block] = []
     lines = _line_spans(text, start)
-    speakers = _speakers(text, lines, transcript)
+    speakers: frozenset[str] | None = None  # found at the first line that looks like a turn
     speaker: str | None = None
 
     def add(kind: str, a: int, b: int, level: int = 0, breaks: tuple[int, ...] = ()) -> None:
@@ -150,7 +150,8 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
             kind = "footnote"
         elif _LIST_ITEM.match(line):
             kind = "list_item"
-        elif ":" in line and (turn := _TURN.match(line)) and (kind := _labelled(turn, speakers)) \
+        elif ":" in line and (turn := _TURN.match(line)) \
+                and (kind := _labelled(turn, speakers := _speakers(text, lines, transcript) if speakers is None else speakers)) \
                 and (kind == "turn" or speaker is not None or para_kind != "paragraph"):
             pass  # a speaker's turn, or a line headed "Note:", "Source:" ... that ends a turn or list item
         elif para and _ENTRY.match(line):
@@ -398,12 +399,16 @@ class _Abbreviations:
 
     def at(self, text: str, end: int) -> str | None:
         """``inner``, ``final`` or None for the full stop ending at ``text[end - 1]``."""
-        begin = end
-        while begin > 0 and not text[begin - 1].isspace():
-            begin -= 1
-        word = text[begin:end].lstrip(_OPENING)
+        begin = text.rfind(" ", 0, end) + 1  # the masked text's line breaks and tabs are spaces
+        word = text[begin:end]
+        if not word.isprintable():  # another space (NBSP ...) inside
+            word = word.split()[-1] if word.split() else ""
+            begin = end - len(word)
+        candidates = self.by_word.get(word.lstrip(_OPENING))
+        if candidates is None:
+            return None
         found = None
-        for words, k in self.by_word.get(word, ()):
+        for words, k in candidates:
             before = text[max(0, begin - 40):begin].split()[-k:] if k else []
             after = text[end:end + 40].split()[:len(words) - k - 1]
             if tuple(before) == words[:k] and tuple(w.rstrip(",;:)") for w in after) == words[k + 1:]:
