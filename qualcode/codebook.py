@@ -25,7 +25,7 @@ TOP_KEYS = ("version", "title", "description", "ignore", "codes", "cases")
 CODE_KEYS = ("id", "label", "color", "parent", "definition", "when_to_use", "when_not_to_use", "examples",
              "patterns", "exclude")
 PATTERN_KEYS = ("terms", "tokens", "regex")
-CASE_KEYS = ("id", "name", "kind", "parent", "aliases", "exact_aliases")
+CASE_KEYS = ("id", "name", "kind", "parent", "aliases", "exact_aliases", "abbreviations", "match_case")
 TOKEN_ATTRS = ("ORTH", "TEXT", "LOWER", "NORM", "LEMMA", "LENGTH", "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER",
                "IS_UPPER", "IS_TITLE", "IS_PUNCT", "IS_SPACE", "IS_STOP", "IS_SENT_START", "LIKE_NUM", "LIKE_URL",
                "LIKE_EMAIL", "SHAPE", "PREFIX", "SUFFIX", "OP")
@@ -270,14 +270,25 @@ class _Checker:
         name = self.text(entry, path, "name", required=True, default=ident)
         aliases = self.strings(entry.get("aliases"), path + ("aliases",), "aliases")
         exact = self.strings(entry.get("exact_aliases"), path + ("exact_aliases",), "exact_aliases")
-        if name:
-            self.add(ident, "name", name, path + ("name",), False, for_case=True)
-        for value, p in aliases:
+        abbreviations = self.strings(entry.get("abbreviations"), path + ("abbreviations",), "abbreviations")
+        for value, p in abbreviations:
+            if "." not in value:
+                self.problem(p, f"abbreviation {value!r} has no full stop: put it in 'exact_aliases'")
+        match_case = entry.get("match_case", True)
+        if not isinstance(match_case, bool):
+            self.problem(path + ("match_case",), f"'match_case' must be true or false, not {match_case!r}")
+            match_case = True
+        names = ([(name, path + ("name",))] if name else []) + aliases
+        for value, p in names:
             self.add(ident, "name", value, p, False, for_case=True)
-        for value, p in exact:
+            if re.match(r"Ciudad\s", value):  # "Cd." abbreviates Ciudad in a name: Cd. Hidalgo, Cd Juárez
+                for prefix in ("Cd.", "Cd"):
+                    self.add(ident, "name", prefix + value[6:], p, False, for_case=True)
+        for value, p in exact + abbreviations:
             self.add(ident, "exact", value, p, False, for_case=True)
         return Case(id=ident, name=name, kind=self.text(entry, path, "kind", required=True, default="place"),
-                    parent=self.parent_of(entry, path), aliases=tuple(v for v, _ in aliases + exact))
+                    parent=self.parent_of(entry, path), aliases=tuple(v for v, _ in aliases + exact),
+                    abbreviations=tuple(v for v, _ in abbreviations), match_case=match_case)
 
     def parent_of(self, entry: dict, path: tuple) -> str | None:
         parent = entry.get("parent")

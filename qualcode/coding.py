@@ -30,10 +30,10 @@ import numpy as np
 from .codebook import LoadedCodebook, PatternSpec, load_codebook
 from .errors import CodebookError, CorpusError, Problem
 from .model import CodedSegment, Codebook, Document, Match, Segment, fast_constructor
-from .pipeline import Pipeline, fold
+from .pipeline import UPPER, Pipeline, fold
 from .matchers import (KEY_SPACES, SequenceIndex, TokenPattern, TokenPatternIndex, fold_token_pattern, spec_problem,
                        validate_token_pattern)
-from .segment import Segmentation, segment_document
+from .segment import MAX_SEGMENT_CHARS, Segmentation, long_segments, segment_document
 
 # What a pattern's match does (CompiledCodebook._roles).
 _CODE, _VETO, _CASE = 0, 1, 2
@@ -84,6 +84,31 @@ class CompiledCodebook:
             for alias in c.aliases:
                 self._case_ids.setdefault(fold(alias), c.id)
         self._compile_outcomes()
+        self._compile_case_forms()
+
+    def _compile_case_forms(self) -> None:
+        """What case names need beyond their words: per name pattern of a case with
+        ``match_case``, the positions of its capitalised words, which must be capitalised
+        (or all capitals) in the text; and the words with full stops of every case name,
+        alias and abbreviation, which the segmenter does not end a sentence after."""
+        cases = self.codebook.cases
+        self._capitals: dict[int, tuple[int, ...]] = {}
+        dotted: set[str] = set()
+        for i, spec in enumerate(self.specs):
+            if not spec.for_case or spec.kind not in ("name", "exact"):
+                continue
+            if "." in spec.value:
+                dotted.add(" ".join(spec.value.split()))
+            case = cases.get(spec.owner)
+            if spec.kind == "name" and case is not None and case.match_case:
+                tokens = self.pipeline.tokenize(spec.value)
+                words = [self.pipeline.lexicon.texts[r] for r in tokens.rows.tolist()]
+                capitals = tuple(n for n, w in enumerate(words) if w[:1].isupper())
+                if capitals:
+                    self._capitals[i] = capitals
+        self.abbreviations: tuple[str, ...] = tuple(sorted(dotted))
+        self._needs_capitals = np.zeros(len(self.specs), dtype=bool)
+        self._needs_capitals[list(self._capitals)] = True
 
     def _compile_outcomes(self) -> None:
         """Per pattern, what a match of it does (role, owner, audit fields), and per code
@@ -96,6 +121,8 @@ class CompiledCodebook:
         self._owner_list = self._owners.tolist()
         self._labels = [s.label for s in self.specs]
         self.spec_index = {s.rule: i for i, s in enumerate(self.specs)}  # a match's rule -> its pattern
+        # A match's (rule, pattern) -> its pattern: one rule can write several ("Cd. Hidalgo" from "Ciudad Hidalgo").
+        self._pattern_index = {(s.rule, s.label): i for i, s in enumerate(self.specs)}
         self._rules = [s.rule for s in self.specs]
         self._code_names = list(codes)
         self._case_names = list(cases)
@@ -123,7 +150,7 @@ class CompiledCodebook:
     # -- coding ----------------------------------------------------------------------------
     def code(self, document: Document) -> list[CodedSegment]:
         """Segment and code one document."""
-        seg = segment_document(document, self.pipeline)
+        seg = segment_document(document, self.pipeline, self.abbreviations)
         if not seg.segments:
             return []
         spec, start, end = self._document_hits(document, seg)
@@ -154,10 +181,28 @@ class CompiledCodebook:
     def _document_hits(self, document: Document, seg: Segmentation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(spec indexes, starts, ends) of the matches outside the ``ignore`` spans."""
         spec, start, end = self._hits(document, seg)
+        if self._capitals and len(spec):
+            keep = self._capitalised(seg, spec, start)
+            spec, start, end = spec[keep], start[keep], end[keep]
         if self._ignore and len(spec):
             keep = self._unignored(document, seg, start, end)
             spec, start, end = spec[keep], start[keep], end[keep]
         return spec, start, end
+
+    def _capitalised(self, seg: Segmentation, spec: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Which matches to keep: all but case names whose capitalised words are written
+        in lower case in the text ("the chihuahua", a dog, is not the state)."""
+        keep = np.ones(len(spec), dtype=bool)
+        check = self._needs_capitals[spec].nonzero()[0]
+        if not len(check):
+            return keep
+        tok, capitals = seg.tokens, self._capitals
+        flags = self.pipeline.lexicon.array("flags")
+        rows, n = tok.rows, len(tok.rows)
+        firsts = np.searchsorted(tok.starts, start[check]).tolist()
+        for m, first, i in zip(check.tolist(), firsts, spec[check].tolist()):
+            keep[m] = all(first + p < n and flags[rows[first + p]] & UPPER for p in capitals[i])
+        return keep
 
     def _unignored(self, document: Document, seg: Segmentation, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Which matches to keep: those not overlapping a span of the codebook's ``ignore``
@@ -430,14 +475,15 @@ def _code_in_worker(index: int) -> list[tuple]:
 def _pack(coded: list[CodedSegment], compiled: CompiledCodebook) -> list[tuple]:
     """Coded segments as plain tuples without the texts, which the parent process takes from
     the document again: a third of the bytes and far faster to pickle than the objects."""
-    spec = compiled.spec_index
+    index = compiled._pattern_index
     out = []
     for c in coded:
         s = c.segment
-        out.append(((s.id, s.start, s.end, s.line, s.kind, s.paragraph, s.section, s.section_start, s.item),
+        out.append(((s.id, s.start, s.end, s.line, s.kind, s.paragraph, s.section, s.section_start, s.item,
+                     s.speaker),
                     c.codes, c.cases, c.context_cases,
-                    tuple((m.code, spec[m.rule], m.start, m.end) for m in c.matches),
-                    tuple((m.code, spec[m.rule], m.start, m.end) for m in c.case_matches)))
+                    tuple((m.code, index[m.rule, m.pattern], m.start, m.end) for m in c.matches),
+                    tuple((m.code, index[m.rule, m.pattern], m.start, m.end) for m in c.case_matches)))
     return out
 
 
@@ -473,9 +519,23 @@ def code_corpus(documents: Sequence[Document], compiled: CompiledCodebook, *, jo
     with _gc_paused():
         for n, (doc, coded) in enumerate(zip(documents, _map(documents, compiled, jobs)), 1):
             out.extend(coded)
+            _warn_long_segments(doc, coded)
             if progress is not None:
                 progress(n, total, doc)
     return out
+
+
+def _warn_long_segments(document: Document, coded: list[CodedSegment]) -> None:
+    """Warn of segments longer than MAX_SEGMENT_CHARS: a layout the segmenter did not see
+    makes one segment of many passages, and every code of them lands on each."""
+    long = long_segments([c.segment for c in coded])
+    if long:
+        s = long[0]
+        more = f" (and {len(long) - 1} more in this document)" if len(long) > 1 else ""
+        warnings.warn(f"{document.path or document.id}:{s.line}:1: a segment of {s.end - s.start} characters, over "
+                      f"{MAX_SEGMENT_CHARS}{more}: its passages were not told apart, so every code in it applies to "
+                      f"all of it; start each passage on its own line with a marker (-, 1., 4.1, (a), Speaker:) or "
+                      f"leave a blank line between them", stacklevel=3)
 
 
 @contextmanager

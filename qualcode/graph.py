@@ -703,7 +703,8 @@ def segments_from_records(records: Iterable[Mapping[str, Any]], *, source: str =
                 start_of_section = r["start"]
             runs[doc] = (section, start_of_section)
             seg = Segment(doc=doc, id=r["id"], start=r["start"], end=r["end"], line=r["line"], kind=r["kind"],
-                          paragraph=r["paragraph"], section=section, section_start=start_of_section, item=r["item"])
+                          paragraph=r["paragraph"], section=section, section_start=start_of_section, item=r["item"],
+                          speaker=r.get("speaker"))
             out.append(CodedSegment(
                 segment=seg, text=r["text"], codes=tuple(sorted(set(r["codes"]))), cases=tuple(r["cases"]),
                 context_cases=tuple(r["context_cases"]),

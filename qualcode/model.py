@@ -42,7 +42,8 @@ class Segment:
 
     ``paragraph`` numbers the blocks of the document (a paragraph, a list item, a table
     row, a heading, a footnote) from 1; ``item`` is set for sentences of a list item and
-    is that item's paragraph number; ``section`` is the enclosing heading's text.
+    is that item's paragraph number; ``section`` is the enclosing heading's text;
+    ``speaker`` is the label of the transcript turn the segment belongs to.
     """
 
     __reduce__ = _reduce
@@ -57,6 +58,7 @@ class Segment:
     section: str | None = None
     section_start: int | None = None  # offset of the enclosing heading, None before the first
     item: int | None = None
+    speaker: str | None = None  # the speaker's label in a transcript turn ("Interviewer", "Q")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class CodedSegment:
             "paragraph": s.paragraph,
             "item": s.item,
             "kind": s.kind,
+            "speaker": s.speaker,
             "text": self.text,
             "codes": list(self.codes),
             "cases": list(self.cases),
@@ -197,13 +200,20 @@ class Code:
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """A case of the study (a place): ``kind`` is city, state, country, region, ..."""
+    """A case of the study (a place): ``kind`` is city, state, country, region, ...
+
+    ``abbreviations`` (``Jal.``) match as written and no sentence ends after them;
+    ``match_case``: a capitalised word of the name or an alias matches only capitalised
+    or all-capitals text (so the "chihuahua" dog is not the state).
+    """
 
     id: str
     name: str
     kind: str
     parent: str | None = None
     aliases: tuple[str, ...] = ()
+    abbreviations: tuple[str, ...] = ()
+    match_case: bool = True
 
 
 @dataclass(frozen=True, slots=True)

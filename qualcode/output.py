@@ -12,8 +12,8 @@ from .fileio import CsvWriter, open_output
 from .model import CodedSegment
 
 CodingFormat = Literal["jsonl", "csv"]
-CSV_COLUMNS = ("doc", "id", "start", "end", "line", "section", "section_start", "paragraph", "item", "kind", "text", "codes", "cases",
-               "context_cases", "matches", "case_matches")
+CSV_COLUMNS = ("doc", "id", "start", "end", "line", "section", "section_start", "paragraph", "item", "kind", "speaker",
+               "text", "codes", "cases", "context_cases", "matches", "case_matches")
 TRAIL_COLUMNS = ("vetoed", "rejected")  # with --explain
 
 
@@ -78,6 +78,7 @@ def _csv_row(record: dict[str, Any]) -> dict[str, Any]:
             row[key] = json.dumps(record[key], ensure_ascii=False, separators=(",", ":"))
     row["section"] = record["section"] or ""
     row["item"] = "" if record["item"] is None else record["item"]
+    row["speaker"] = record.get("speaker") or ""
     row["section_start"] = "" if record["section_start"] is None else record["section_start"]
     return row
 
@@ -124,6 +125,7 @@ def _from_csv(row: dict[str, str], path: str, line: int) -> dict[str, Any]:
         out["item"] = int(row["item"]) if row.get("item") else None
         out["section_start"] = int(row["section_start"]) if row.get("section_start") else None
         out["section"] = row.get("section") or None
+        out["speaker"] = row.get("speaker") or None
         for key in ("codes", "cases", "context_cases"):
             out[key] = [v for v in (row.get(key) or "").split(";") if v]
         for key in ("matches", "case_matches"):

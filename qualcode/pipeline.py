@@ -37,7 +37,10 @@ SPACE = 2048  # only whitespace: spaCy's IS_SPACE
 ABBREVIATIONS = frozenset(
     "a.m p.m e.g i.e etc al vol vols no nos pp pag p mr mrs ms dr prof st jr sr inc ltd co corp fig figs "
     "ed eds vs cf approx dept univ jan feb apr aug sep sept oct nov dec gen gov op cit ibid s.a s.c a.c "
-    "u.s u.k d.f ch sec art n.d".split()
+    "u.s u.k d.f ch sec art n.d "
+    # Spanish abbreviations in place names and addresses: Cd. (Ciudad), Edo. (Estado), Col.
+    # (colonia), Av., Sta., Gral.
+    "cd edo col av sta gral".split()
 )
 NUMBER_ABBREVIATIONS = frozenset("vol vols no nos pp pag p fig figs ch sec art".split())
 FINAL_ABBREVIATIONS = frozenset("etc al".split())

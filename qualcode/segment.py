@@ -1,7 +1,9 @@
 """Segmentation: blocks from the text's layout, then sentences from spaCy tokens.
 
 Blocks come from lines: Markdown headings (and, in ``.txt`` files, heading-like lines),
-list items, table rows, footnotes and paragraphs; a blank line always ends a block.
+list items and numbered paragraphs or clauses (``4.1``, ``(a)``, ``§ 3``), speaker turns
+(``Q:``, ``[00:12:31] Ana:``), table rows, footnotes and paragraphs; a blank line always
+ends a block, and a line that ends a sentence ends a segment (field notes, transcripts).
 Inside a paragraph, list item or footnote, sentences are split on the tokens with rules
 that fix what spaCy's default ``sentencizer`` gets wrong on real papers: abbreviations
 and citations (``Vol. 23. No. 1.``), ``etc.)`` in mid-sentence, a footnote mark before a
@@ -12,26 +14,60 @@ those of the file.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 
 import numpy as np
 
 from .model import Document, Segment, fast_constructor
-from .pipeline import (ABBREV, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV, OPENER, STOP_TITLE, SUPER,
-                       SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens)
+from .pipeline import (ABBREV, ABBREVIATIONS, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV, OPENER,
+                       STOP_TITLE, SUPER, SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens, fold)
 
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(?=\S)")
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)])[ \t]+(?=\S)")
+# What starts a list item: bullets, "1." "1)" "a." "a)", numbered paragraphs "4.1" "1.2.3"
+# (before anything but a lower-case letter, so a wrapped line "3.5 million ..." is not one),
+# clauses "(a)" "(iv)" "(3)" "iv." and sections "§ 3".
+_MARKER = (r"[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)]|\d{1,3}(?:\.\d{1,3})+\.?(?=[ \t]+[^\sa-zß-öø-ÿ])"
+           r"|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,5}|[IVX]{1,5})\)|(?:[ivx]{1,5}|[IVX]{1,5})[.)]|§+[ \t]*\d+(?:\.\d+)*[.)]?")
+_LIST_ITEM = re.compile(rf"^[ \t]*(?:{_MARKER})[ \t]+(?=\S)")
 _FOOTNOTE = re.compile(rf"^[ \t]*(?:[{SUPERSCRIPTS}]+|\[\^[^\]\s]+\]:)[ \t]*(?=\S)")
 _TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
+# A speaker turn: an optional timestamp, a label of at most three words, a colon, then the
+# turn ("Q: ...", "[00:12:31] Ana: ...", "**Interviewer:** ..."). Whether a label is a
+# speaker is decided per document (see _speakers).
+_TURN = re.compile(r"^[ \t]*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?[\])]?[ \t]*[-–—]?[ \t]*)?(?:\*\*|__)?"
+                   r"([^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’()-]+){0,2}?)(?:\*\*|__)?[ \t]*:(?:\*\*|__)?(?:[ \t]+|$)")
+# Labels that head a line in notes, memos and emails without being a speaker (folded).
+NOT_SPEAKERS = frozenset(
+    "note notes nb n.b. ps p.s. source sources from to cc bcc subject date sent re fw fwd reply-to table figure "
+    "fig chart graph map see also keywords abstract summary title author authors tel phone fax email e-mail "
+    "address url web website link attachment attachments location place site venue time duration topic agenda "
+    "present attendees participants action actions decision decisions outcome outcomes status update comment "
+    "comments warning caution important tip example examples definition objective objectives purpose aim "
+    "background context result results finding findings conclusion conclusions recommendation recommendations "
+    "method methods step steps category type kind name id ref reference references version page pages section "
+    "chapter article annex appendix edit edited file photo photos audio transcript transcription language "
+    "interview code codes theme themes memo observation observations question questions remark remarks".split())
+# Words that make a label a clause ("The owner said: ...", "What we learned: ...").
+_SAYING = frozenset("said says say asked asks answered replied told tells explained explains added adds wrote writes "
+                    "is was are were we they he she it i you learned found think thinks".split())
+# A field-note entry that starts with a time or a date ("10:30 arrived", "2024-03-12 visit")
+# starts a new paragraph even without a blank line before it.
+_ENTRY = re.compile(r"^[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?(?:[ \t]*[ap]\.?m\.?)?|\d{4}-\d{2}-\d{2}"
+                    r"|\d{1,2}/\d{1,2}/\d{2,4})(?=[ \t,;–—-]|$)")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CLOSERS = ")]}”’\"'»"
+_CONTINUES = tuple(",;:(&/–—-")  # a line ending so goes on in the next line
+TRANSCRIPT_KINDS = frozenset({"transcript", "interview"})
 # What ``mask`` blanks: HTML tags, single markup characters and line breaks, and heading
 # and list markers at the start of a line (after a line break) unless the line starts with
 # one of the single characters, which are blanked alone then.
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>")
 _MARKUP_CHARS = "*_`|\\\r\n\t"
-_LINE_MARKER = re.compile(r"\n(?![*_`|\\\r\n\t])(?:[ \t]{0,3}#{1,6}[ \t]|[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t])")
+_LINE_MARKER = re.compile(rf"(?:\r\n?|\n)(?![*_`|\\\r\n\t])(?:[ \t]{{0,3}}#{{1,6}}[ \t]|[ \t]*(?:{_MARKER})[ \t])")
 _REFERENCE = re.compile(r"^[A-Z][\w'’-]+,?\s+(?:(?:[A-Z]\.\s?)+|[A-Z][a-z]+\.\s)")
 _WORD = re.compile(r"\S+")
 
@@ -41,12 +77,15 @@ _segment = fast_constructor(Segment)
 
 @dataclass(slots=True)
 class Block:
-    """A layout unit: its kind, content span (markup excluded) and heading level."""
+    """A layout unit: its kind, content span (markup excluded), heading level, the speaker
+    of the transcript turn it belongs to, and offsets where a sentence must end (line ends)."""
 
     kind: str  # heading, paragraph, list_item, table_row, footnote, lines
     start: int
     end: int
     level: int = 0
+    speaker: str | None = None
+    breaks: tuple[int, ...] = ()
 
 
 def mask(text: str) -> str:
@@ -64,32 +103,41 @@ def _blank(m: re.Match[str]) -> str:
     return " " * (m.end() - m.start())
 
 
-def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str | None = None) -> list[Block]:
+def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str | None = None,
+                transcript: bool = False, abbreviations: frozenset[str] = frozenset()) -> list[Block]:
     """The layout blocks of ``text[start:]``; see the module docstring.
 
-    ``masked`` is ``mask(text[start:])`` when the caller has it already.
+    ``masked`` is ``mask(text[start:])`` when the caller has it already; ``transcript``
+    says the document is a transcript or interview (every speaker-like label is a speaker,
+    and a turn lasts until the next one); ``abbreviations`` are words (with their full
+    stop, as written) that a line ending with them does not end a sentence at.
     """
     if masked is None:
         masked = mask(text[start:])
     blocks: list[Block] = []
+    lines = _line_spans(text, start)
+    speakers: frozenset[str] | None = None  # found at the first line that looks like a turn
+    speaker: str | None = None
 
-    def add(kind: str, a: int, b: int, level: int = 0) -> None:
+    def add(kind: str, a: int, b: int, level: int = 0, breaks: tuple[int, ...] = ()) -> None:
         """Add a block without the markup and blanks at its edges, if anything is left."""
         first = _NON_SPACE.search(masked, a - start, b - start)
         if first is not None:
             a = first.start()
-            blocks.append(Block(kind, a + start, len(masked[a:b - start].rstrip()) + a + start, level))
+            blocks.append(Block(kind, a + start, len(masked[a:b - start].rstrip()) + a + start, level,
+                                None if kind == "heading" else speaker, breaks))
+
+    def flush() -> None:
+        for block in _paragraph_blocks(text, para, para_kind, markdown, abbreviations):
+            add(*block)
 
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
     para_kind = "paragraph"
-    pos = start
-    for line in text[start:].split("\n"):
-        line_start, pos = pos, pos + len(line) + 1
-        if line.endswith("\r"):
-            line = line[:-1]
-        line_end = line_start + len(line)
+    for line_start, line_end in lines:
+        line = text[line_start:line_end]
         level = 0
         stripped = line.strip()
+        turn = None
         if not stripped:
             kind = "blank"
         elif markdown and (h := _HEADING.match(line)):
@@ -102,35 +150,133 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
             kind = "footnote"
         elif _LIST_ITEM.match(line):
             kind = "list_item"
+        elif ":" in line and (turn := _TURN.match(line)) \
+                and (kind := _labelled(turn, speakers := _speakers(text, lines, transcript) if speakers is None else speakers)) \
+                and (kind == "turn" or speaker is not None or para_kind != "paragraph"):
+            pass  # a speaker's turn, or a line headed "Note:", "Source:" ... that ends a turn or list item
+        elif para and _ENTRY.match(line):
+            kind = "entry"
         else:
             para.append((line_start, line_end))  # a paragraph, or the next line of a list item or footnote
             continue
         if para:
-            for block in _paragraph_blocks(text, para, para_kind, markdown):
-                add(*block)
+            flush()
         para, para_kind = [], "paragraph"
+        if kind == "heading" or (kind == "blank" and not transcript):
+            speaker = None  # a turn ends at a heading, and outside transcripts at a blank line
         if kind == "heading" or kind == "table_row":
             add(kind, line_start, line_end, level)
         elif kind == "footnote" or kind == "list_item":
             para, para_kind = [(line_start, line_end)], kind
+        elif kind == "turn":
+            assert turn is not None
+            speaker = _label(turn)
+            para = [(line_start + turn.end(), line_end)]
+        elif kind == "entry" or kind == "label":
+            para = [(line_start, line_end)]
+            if kind == "label":
+                speaker = None
     if para:
-        for block in _paragraph_blocks(text, para, para_kind, markdown):
-            add(*block)
+        flush()
     return blocks
 
 
-def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str,
-                      markdown: bool) -> list[tuple[str, int, int, int]]:
-    """The blocks (kind, start, end, level) of a paragraph, list item or footnote."""
+def _line_spans(text: str, start: int) -> list[tuple[int, int]]:
+    """(start, end) of each line of ``text[start:]``, line breaks excluded; a lone CR (old
+    Mac files) breaks a line as LF and CRLF do."""
+    spans = []
+    pos = start
+    if "\r" not in text:  # the common case, twice as fast
+        for line in text[start:].split("\n"):
+            spans.append((pos, pos + len(line)))
+            pos += len(line) + 1
+        return spans
+    for m in _LINE_BREAK.finditer(text, start):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    return spans
+
+
+def _label(turn: re.Match[str]) -> str:
+    return " ".join(turn.group(1).split())
+
+
+def _labelled(turn: re.Match[str], speakers: frozenset[str]) -> str | None:
+    """``turn`` for a speaker's label, ``label`` for a header word (``Note:``), else None."""
+    label = _label(turn)
+    if label in speakers:
+        return "turn"
+    return "label" if label[0].isupper() and fold(label) in NOT_SPEAKERS else None
+
+
+def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> frozenset[str]:
+    """The labels that are speakers in this document: in a transcript or interview every
+    label of a turn (not a list item) that is not a header word like ``Note`` or ``From``;
+    elsewhere those that head two lines or more, and ``Q`` and ``A`` together."""
+    counts: dict[str, int] = {}
+    for a, b in lines:
+        line = text[a:b]
+        if ":" not in line or _LIST_ITEM.match(line):
+            continue
+        turn = _TURN.match(line)
+        if turn is not None:
+            label = _label(turn)
+            if label[0].isupper() and fold(label) not in NOT_SPEAKERS and not _SAYING.intersection(label.split()):
+                counts[label] = counts.get(label, 0) + 1
+    qa = "Q" in counts and "A" in counts  # a question and its answer
+    return frozenset(label for label, n in counts.items() if transcript or n >= 2 or qa and label in "QA")
+
+
+def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdown: bool,
+                      abbreviations: frozenset[str]) -> list[tuple[str, int, int, int, tuple[int, ...]]]:
+    """The blocks (kind, start, end, level, breaks) of a paragraph, list item or footnote.
+
+    A line that ends a sentence (a full stop, not after an abbreviation; ``?``; ``!``)
+    ends a segment whatever the next line starts with, and in a block of three or more
+    lines that each start with a capital or a digit and none ends mid-phrase (field
+    notes, a line per entry) each line is a segment; so it is in a block of three or more
+    lines of which at least half end a sentence and none has a sentence end inside it.
+    """
     start, end = lines[0][0], lines[-1][1]
     if kind == "paragraph" and len(lines) == 1:
         line = text[start:end]
         if not markdown and _heading_like(line):
-            return [("heading", start, end, 1)]
+            return [("heading", start, end, 1, ())]
     if kind == "paragraph" and len(lines) > 1 and all(e - s <= 50 for s, e in lines) \
             and all(_starts_upper(text, s, e) for s, e in lines[1:]):
-        return [("lines", s, e, 0) for s, e in lines]  # an address or title block: a line each
-    return [(kind, start, end, 0)]
+        return [("lines", s, e, 0, ()) for s, e in lines]  # an address or title block: a line each
+    if len(lines) == 1:
+        return [(kind, start, end, 0, ())]
+    texts = [text[s:e].rstrip() for s, e in lines]
+    ends = [_ends_sentence(line, abbreviations) for line in texts]
+    if len(lines) >= 3 and (
+            all(_starts_upper(text, s, e) for s, e in lines[1:]) and not any(t.endswith(_CONTINUES) for t in texts[:-1])
+            or 2 * sum(ends) >= len(lines) and not any(_MID_LINE_END.search(t) for t in texts)):
+        breaks = tuple(e for s, e in lines[:-1])  # a line per sentence or entry
+    else:
+        breaks = tuple(e for (s, e), end in zip(lines[:-1], ends) if end)
+    return [(kind, start, end, 0, breaks)]
+
+
+def _ends_sentence(line: str, abbreviations: frozenset[str]) -> bool:
+    """Whether a line ends with a sentence's end: ``?``, ``!`` or a full stop that is not an
+    ellipsis and does not follow an abbreviation, an initial or a dotted word (``U.S.``)."""
+    s = line.rstrip(_CLOSERS + " \t")
+    if not s or s[-1] not in ".!?" or s.endswith(".."):
+        return False
+    if s[-1] != ".":
+        return True
+    words = s.split()
+    word = words[-1].lstrip(_OPENING) if words else ""
+    if word in abbreviations or (len(words) > 1 and " ".join(words[-2:]) in abbreviations):
+        return False
+    stem = word[:-1]
+    return not (stem.lower() in ABBREVIATIONS or "." in stem or (len(stem) == 1 and stem.isalpha()))
+
+
+_OPENING = "([{“‘\"'«¿¡"
+_MID_LINE_END = re.compile(r"[.!?][)\]}”’\"'»]*[ \t]+\S")
 
 
 def _starts_upper(text: str, start: int, end: int) -> bool:
@@ -159,17 +305,25 @@ class Segmentation:
     token_spans: tuple[np.ndarray, np.ndarray]  # per segment, its first token and its last token + 1
 
 
-def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
-    """Split a document into segments (and keep its tokens for coding)."""
+def segment_document(doc: Document, pipeline: Pipeline, abbreviations: Sequence[str] = ()) -> Segmentation:
+    """Split a document into segments (and keep its tokens for coding).
+
+    ``abbreviations`` (as written, with their full stops: ``Jal.``, ``Edo. Méx.``) are
+    never split inside, and a sentence ends after one only before a capitalised stop word
+    (``The``, ``In``); the compiled codebook passes those of its cases.
+    """
     text = doc.text
     markdown = not doc.id.lower().endswith(".txt")
     masked_body = mask(text[doc.body_start:])
-    blocks = find_blocks(text, doc.body_start, markdown=markdown, masked=masked_body)
+    abbrevs = frozenset(abbreviations)
+    blocks = find_blocks(text, doc.body_start, markdown=markdown, masked=masked_body,
+                         transcript=fold(doc.kind) in TRANSCRIPT_KINDS, abbreviations=abbrevs)
     tokens = pipeline.tokenize(masked_body, doc.body_start)
     flag_array = pipeline.lexicon.array("flags")[tokens.rows]
     # Tokens that may end a sentence; Python lists, as the sentence rules look at tokens one by one.
     breaks = (flag_array & (TERMINAL | DOTTED | SUPER)).nonzero()[0].tolist()
-    tok = _TokenLists(flag_array.tolist(), tokens.starts.tolist(), tokens.ends.tolist(), breaks)
+    tok = _TokenLists(flag_array.tolist(), tokens.starts.tolist(), tokens.ends.tolist(), breaks,
+                      _abbreviations(abbrevs) if abbrevs else None, masked_body, doc.body_start)
     bounds = np.searchsorted(tokens.starts, [x for b in blocks for x in (b.start, b.end)]).tolist()
     first_tokens, end_tokens = bounds[0::2], bounds[1::2]  # of each block
     segments: list[Segment] = []
@@ -177,6 +331,7 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
     chains: dict[int, tuple[int, ...]] = {}
     paragraph = 0
     line, line_at = 1, 0  # the line number of offset line_at
+    lone_cr = "\r" in text  # then a CR not followed by LF breaks a line too
     doc_id = doc.id
     firsts: list[int] = []
     lasts: list[int] = []
@@ -190,9 +345,15 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
                 headings.pop()
             headings.append((level, text[block.start:block.end], block.start))
             chains[block.start] = tuple(h[2] for h in headings)
-        spans = [(a, b)] if block.kind in ("heading", "table_row", "lines") else _sentences(tok, a, b)
-        if block.kind == "footnote" and _REFERENCE.match(_footnote_content(text, block)):
+        if block.kind in ("heading", "table_row", "lines"):
+            spans = [(a, b)]
+        elif block.kind == "footnote" and _REFERENCE.match(_footnote_content(text, block)):
             spans = [(a, b)]  # a bibliographic reference stays whole
+        elif block.breaks:
+            cuts = [a, *np.searchsorted(tokens.starts, block.breaks).tolist(), b]
+            spans = [span for x, y in zip(cuts, cuts[1:]) if x < y for span in _sentences(tok, x, y)]
+        else:
+            spans = _sentences(tok, a, b)
         kind = _SEGMENT_KIND.get(block.kind, block.kind)
         section, section_start = (headings[-1][1], headings[-1][2]) if headings else (None, None)
         item = paragraph if block.kind == "list_item" else None
@@ -201,10 +362,60 @@ def segment_document(doc: Document, pipeline: Pipeline) -> Segmentation:
             lasts.append(e)
             start = tok.starts[s]
             line += text.count("\n", line_at, start)
+            if lone_cr:
+                line += text.count("\r", line_at, start) - text.count("\r\n", line_at, start)
             line_at = start
             segments.append(_segment(doc_id, f"{doc_id}#{len(segments) + 1}", start, tok.ends[e - 1], line, kind,
-                                     paragraph, section, section_start, item))
+                                     paragraph, section, section_start, item, block.speaker))
     return Segmentation(segments, tokens, chains, masked_body, (np.array(firsts, np.int64), np.array(lasts, np.int64)))
+
+
+MAX_SEGMENT_CHARS = 1000  # longer segments are reported: usually a layout the segmenter did not see
+
+
+def long_segments(segments: Sequence[Segment], limit: int = MAX_SEGMENT_CHARS) -> list[Segment]:
+    """The segments longer than ``limit`` characters, but for footnotes (a bibliographic
+    reference stays whole) and table rows."""
+    return [s for s in segments if s.end - s.start > limit and s.kind not in ("footnote", "table_row")]
+
+
+@functools.lru_cache(maxsize=16)
+def _abbreviations(abbreviations: frozenset[str]) -> "_Abbreviations":
+    return _Abbreviations(abbreviations)
+
+
+class _Abbreviations:
+    """Abbreviations as written, by their words, to tell at a full stop the sentence rules
+    would break at whether it lies inside one (``Edo.`` of ``Edo. Méx.``) or ends one
+    (``Jal.``). Looked up only at breaks, so it costs nothing on text without them."""
+
+    def __init__(self, abbreviations: frozenset[str]):
+        self.by_word: dict[str, list[tuple[tuple[str, ...], int]]] = {}  # word -> (words, its position)
+        for abbr in abbreviations:
+            words = tuple(abbr.split())
+            for k, w in enumerate(words):
+                if w.endswith("."):
+                    self.by_word.setdefault(w, []).append((words, k))
+
+    def at(self, text: str, end: int) -> str | None:
+        """``inner``, ``final`` or None for the full stop ending at ``text[end - 1]``."""
+        begin = text.rfind(" ", 0, end) + 1  # the masked text's line breaks and tabs are spaces
+        word = text[begin:end]
+        if not word.isprintable():  # another space (NBSP ...) inside
+            word = word.split()[-1] if word.split() else ""
+            begin = end - len(word)
+        candidates = self.by_word.get(word.lstrip(_OPENING))
+        if candidates is None:
+            return None
+        found = None
+        for words, k in candidates:
+            before = text[max(0, begin - 40):begin].split()[-k:] if k else []
+            after = text[end:end + 40].split()[:len(words) - k - 1]
+            if tuple(before) == words[:k] and tuple(w.rstrip(",;:)") for w in after) == words[k + 1:]:
+                if k < len(words) - 1:
+                    return "inner"
+                found = "final"
+        return found
 
 
 _SEGMENT_KIND = {"paragraph": "sentence", "lines": "sentence"}
@@ -219,6 +430,9 @@ class _TokenLists:
     starts: list[int]
     ends: list[int]
     breaks: list[int]
+    abbreviations: _Abbreviations | None  # the codebook's, if any
+    masked: str  # the masked text the tokens are of, from ``offset``
+    offset: int
 
 
 def _footnote_content(text: str, block: Block) -> str:
@@ -260,6 +474,10 @@ def _sentences(tok: _TokenLists, a: int, b: int) -> list[tuple[int, int]]:
                 continue
         elif f & SUPER:
             if not nxt & UPPER or prev & TERMINAL or i == a:
+                continue
+        if tok.abbreviations is not None and f & (TERMINAL | DOTTED):
+            where = tok.abbreviations.at(tok.masked, ends[i] - tok.offset)
+            if where == "inner" or where == "final" and not nxt & STOP_TITLE:
                 continue
         spans.append((begin, j))
         begin = skip_to = j
