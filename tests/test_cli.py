@@ -78,7 +78,7 @@ def test_cli_code_to_stdout(project):
     (lambda p: (p / "corpus" / "fm.md").write_text("---\ntitle: [x\n---\nT."), "fm.md:2:"),
     (lambda p: (p / "codebook.yaml").write_text("codes: [\n"), "codebook.yaml:2:1: invalid YAML"),
     (lambda p: (p / "codebook.yaml").write_text("codes:\n  - id: x\n    label: X\n    patterns: {regex: ['(']}\n"),
-     "codebook.yaml:4:24: codes.x.patterns.regex[0]: invalid regular expression"),
+     "codebook.yaml:4:25: codes.x.patterns.regex[0]: invalid regular expression"),
     (lambda p: [f.unlink() for f in (p / "corpus").iterdir()], "the corpus is empty"),
     (lambda p: (p / "codebook.yaml").unlink(), "codebook not found"),
 ])
