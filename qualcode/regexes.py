@@ -1,14 +1,16 @@
 """User regular expressions (``patterns.regex`` and ``ignore``), run so that they cannot hang.
 
-Patterns are written in Python ``re`` syntax and match case-insensitively. Each runs on
-google-re2 (linear time: it cannot backtrack at all) when the pattern uses only what re2
-does exactly as ``re`` does, and otherwise on the ``regex`` module, which stops a search
-after ``TIMEOUT`` seconds; a pattern that times out is reported as ``codebook.yaml:LINE:COL``
-with the document it was searching.
+Patterns are written in Python ``re`` syntax and match case-insensitively. They run on
+the ``regex`` module, which stops a search after a time limit. A pattern that uses only
+what google-re2 does exactly as ``re`` does moves to re2 (linear time: it cannot backtrack
+at all) when it is slow; any other pattern that runs past ``TIMEOUT`` seconds is reported
+as ``codebook.yaml:LINE:COL`` with the document it was searching. re2 is not the first
+choice because it is slower on ordinary patterns: the bundled ``ignore`` pattern over a
+million words took 20-41 ms on ``re``, 118-145 ms on ``regex`` and 330-490 ms on re2.
 
 re2 lacks backreferences and lookaround, and its ``\\w``, ``\\b``, ``\\d``, ``\\s`` are
 ASCII-only ("León" would be two words) and its ``$`` does not match before a final line
-break, so patterns with those go to ``regex``, whose ``\\w`` follows Unicode's word
+break, so patterns with those stay on ``regex``, whose ``\\w`` follows Unicode's word
 characters: it differs from ``re`` only on combining marks, some number symbols (², ½)
 and characters newer than Python's Unicode tables; accented letters are word characters
 in both. Measured here: ``regex`` finished ``(a*)*b``, ``([a-z]+)*!``, ``(.*a){25}`` and
@@ -20,7 +22,6 @@ makes equal to i and I and to each other.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 import regex
@@ -33,6 +34,7 @@ except ImportError:  # pragma: no cover
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 TIMEOUT = 5.0  # seconds per pattern and document; ordinary patterns take milliseconds
+SWITCH = 0.25  # seconds after which a pattern that re2 can run moves to re2
 FLAGS = regex.IGNORECASE | regex.VERSION0
 
 
@@ -43,40 +45,49 @@ class RegexTimeout(Exception):
     """A user regular expression searched one text for longer than its time limit."""
 
 
-@dataclass(frozen=True, slots=True)
 class UserRegex:
-    """A compiled user regular expression: on re2 (``linear``), or on ``regex`` with a time limit."""
+    """A compiled user regular expression. It runs on ``regex`` with a time limit; one that
+    re2 runs exactly as ``re`` does moves to re2 (for good) when a search takes longer than
+    ``SWITCH`` seconds, so it never times out; any other is reported when it times out."""
 
-    pattern: Any  # a regex.Pattern or re2._Regexp
-    linear: bool
-    timeout: float = TIMEOUT
+    __slots__ = ("pattern", "linear", "timeout", "_re2")
+
+    def __init__(self, pattern: str, timeout: float = TIMEOUT):
+        self.pattern: Any = regex.compile(pattern, FLAGS)
+        self.timeout = timeout
+        self.linear = False  # running on re2
+        self._re2: Any = None
+        if re2_exact(pattern):
+            try:
+                self._re2 = re2.compile(pattern, _RE2_OPTIONS)
+            except re2.error:  # e.g. a repeat count above re2's limit of 1000
+                pass
 
     def search(self, text: str) -> bool:
         return self.pattern.search(text) is not None
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """The (start, end) of each non-empty match in ``text``; raises RegexTimeout."""
-        if self.linear:
-            matches = self.pattern.finditer(text)
-        else:
-            matches = self.pattern.finditer(text, timeout=self.timeout)
-        try:
-            for m in matches:
-                if m.end() > m.start():
-                    yield m.start(), m.end()
-        except TimeoutError:
-            raise RegexTimeout(self.pattern.pattern) from None
+        if not self.linear:
+            limit = self.timeout if self._re2 is None else min(self.timeout, SWITCH)
+            try:
+                found = [m.span() for m in self.pattern.finditer(text, timeout=limit)]
+            except TimeoutError:
+                if self._re2 is None:
+                    raise RegexTimeout(self.pattern.pattern) from None
+                self.pattern, self.linear = self._re2, True
+            else:
+                yield from ((a, b) for a, b in found if b > a)
+                return
+        for m in self.pattern.finditer(text):
+            if m.end() > m.start():
+                yield m.start(), m.end()
 
 
 def compile_regex(pattern: str, timeout: float = TIMEOUT) -> UserRegex:
-    """Compile a user pattern (valid ``re`` syntax); raises ``regex.error`` when ``regex``
-    cannot compile a pattern that re2 cannot run."""
-    if re2_exact(pattern):
-        try:
-            return UserRegex(re2.compile(pattern, _RE2_OPTIONS), True, timeout)
-        except re2.error:  # e.g. a repeat count above re2's limit of 1000
-            pass
-    return UserRegex(regex.compile(pattern, FLAGS), False, timeout)
+    """Compile a user pattern (valid ``re`` syntax); raises ``regex.error`` if ``regex``
+    cannot compile it."""
+    return UserRegex(pattern, timeout)
 
 
 _RE2_OPTIONS = re2.Options()
