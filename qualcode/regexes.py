@@ -59,7 +59,7 @@ class UserRegex:
         self._re2: Any = None
         if re2_exact(pattern):
             try:
-                self._re2 = re2.compile(pattern, _RE2_OPTIONS)
+                self._re2 = re2.compile(pattern, RE2_OPTIONS)
             except re2.error:  # e.g. a repeat count above re2's limit of 1000
                 pass
 
@@ -90,9 +90,9 @@ def compile_regex(pattern: str, timeout: float = TIMEOUT) -> UserRegex:
     return UserRegex(pattern, timeout)
 
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.case_sensitive = False
-_RE2_OPTIONS.log_errors = False  # a pattern re2 rejects goes to regex, silently
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.case_sensitive = False
+RE2_OPTIONS.log_errors = False  # a pattern re2 rejects goes to regex, silently
 # Python re's parse tree opcodes whose meaning re2 shares exactly (str patterns, no flags
 # but IGNORECASE): literals, ranges, ``.``, alternation, groups, repeats, ``^`` and ``\\A``.
 _SAME = {_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY, _sre.IN, _sre.RANGE, _sre.NEGATE, _sre.BRANCH,
@@ -128,4 +128,4 @@ def _same(items: Any) -> bool:
     return True
 
 
-__all__ = ["FLAGS", "TIMEOUT", "RegexTimeout", "UserRegex", "compile_regex", "error", "re2_exact"]
+__all__ = ["FLAGS", "TIMEOUT", "RegexTimeout", "UserRegex", "compile_regex", "error", "re2_exact", "RE2_OPTIONS"]

@@ -84,3 +84,42 @@ def test_coding_ignore_with_many_spans_before_a_match(pipeline, inner, coded):
 ])
 def test_coding_ignore_span_edges(pipeline, text, expected):
     assert _matched(_book([], ["<<[^>]*>>", "\\d"], ["credit"]), text, pipeline) == expected
+
+
+def test_coding_regex_time_limit_in_parallel_workers(pipeline):
+    from qualcode.coding import code_corpus
+
+    book = CompiledCodebook(parse_codebook(_book(["(a|aa)*\\bc"]), "book.yaml"), pipeline, regex_timeout=0.05)
+    docs = [make_doc("a" * 60 + " c credit\n", f"d{n}.md") for n in range(4)]
+    with pytest.raises(CodebookError) as err:
+        code_corpus(docs, book, jobs=2)
+    assert [str(p) for p in err.value.problems] == [
+        "book.yaml:5:15: codes.x.patterns.regex[0]: the regular expression (a|aa)*\\bc took more than 0.05 s on "
+        "d0.md: it backtracks too much; rewrite it without nested or repeated open-ended quantifiers such as "
+        "(a+)+ or (.*x){20}"]
+
+
+# Patterns that move to re2 when slow must give re's matches there; the others stay on
+# the regex module. Checked on the bundled corpus and on accented text.
+@pytest.mark.parametrize("pattern, on_re2", [
+    ("cr[eé]dit", True), ("le[oó]n", True), ("[a-zñáéíóú]+ción", True), ("(?:loan|credit)s? (?:from|by)", True),
+    ("\\[paper:[^\\]]*\\]", True), ("^the", True), ("\\Athe", True), ("(a|aa)*c", True), ("[^ ]+ón", True),
+    ("K", True), ("s", True),
+    ("\\bleón\\b", False), ("\\w+ción", False), ("\\d+", False), ("\\s+", False), ("end$", False),
+    ("(?=a)b", False), ("(a)\\1", False), ("(?i)x", False), ("(?s)a.b", False), ("[\\w]", False),
+])
+def test_regexes_re2_only_where_exact(pattern, on_re2):
+    import re
+
+    import re2
+
+    from conftest import ROOT
+    from qualcode.regexes import RE2_OPTIONS, re2_exact
+
+    assert re2_exact(pattern) is on_re2
+    if on_re2:
+        texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpus").rglob("*.md"))]
+        texts.append("Crédito, CRÉDIT, León, LEÓN, la cooperación, Kelvin K, ſ, the end\nThe")
+        rx, rx2 = re.compile(pattern, re.IGNORECASE), re2.compile(pattern, RE2_OPTIONS)
+        for text in texts:
+            assert [m.span() for m in rx2.finditer(text)] == [m.span() for m in rx.finditer(text)]
