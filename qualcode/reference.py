@@ -12,7 +12,8 @@ It segments as coding does, then per segment:
 - a match overlapping an ``ignore`` span is dropped; a code match overlapping an
   exclusion match of its code is dropped; of the rest, a match inside an earlier one of
   its code (by start, longest first, then codebook order) is dropped;
-- case namings are resolved leftmost-longest;
+- a case name's capitalised words must be capitalised in the text (unless the case has
+  ``match_case: false``); case namings are resolved leftmost-longest;
 - a segment has the codes it matched and their ancestors, the cases it names, and as
   context the cases of the front matter and of its section's headings it does not name.
 
@@ -46,6 +47,7 @@ class ReferenceCoder:
         self.tokens = Matcher(vocab)
         self.regexes: list[tuple[int, re.Pattern[str]]] = []
         self.ignore: list[re.Pattern[str]] = []
+        self.capitals: dict[int, list[int]] = {}  # name pattern -> its words that must be capitalised
         for i, spec in enumerate(self.specs):
             if spec.kind == "ignore":
                 self.ignore.append(re.compile(spec.value, re.IGNORECASE))
@@ -54,7 +56,11 @@ class ReferenceCoder:
             elif spec.kind == "tokens":
                 self.tokens.add(str(i), [[fold_token_pattern(t) for t in spec.value]])
             else:
-                self.phrases[spec.kind].add(str(i), [self._words(self.pipeline.nlp.tokenizer(spec.value))])
+                words = self._words(self.pipeline.nlp.tokenizer(spec.value))
+                self.phrases[spec.kind].add(str(i), [words])
+                case = self.codebook.cases.get(spec.owner) if spec.kind == "name" else None
+                if case is not None and case.match_case:
+                    self.capitals[i] = [n for n, t in enumerate(words) if t.text[:1].isupper()]
         self.case_of: dict[str, str] = {fold(c.name): c.id for c in self.codebook.cases.values()}
         for c in self.codebook.cases.values():
             for alias in c.aliases:
@@ -129,7 +135,9 @@ class ReferenceCoder:
         starts, ends = tok.starts[a:b].tolist(), tok.ends[a:b].tolist()  # of the words
         for matcher in self.phrases.values():
             for key, x, y in matcher(words):
-                hits.append((int(self.pipeline.nlp.vocab.strings[key]), starts[x], ends[y - 1]))
+                i = int(self.pipeline.nlp.vocab.strings[key])
+                if all(words[x + n].text[:1].isupper() for n in self.capitals.get(i, ())):
+                    hits.append((i, starts[x], ends[y - 1]))
         for key, x, y in self.tokens(doc[da:db]):
             first, last = doc[da + x], doc[da + y - 1]
             hits.append((int(self.pipeline.nlp.vocab.strings[key]), first.idx + offset,

@@ -87,6 +87,13 @@ cases:
     name: United States
     exact_aliases: [US]
     kind: country
+  - id: chihuahua
+    name: Chihuahua
+    kind: state
+  - id: torreon
+    name: Torreón
+    kind: city
+    match_case: false
 """
 TEXTS = [
     "They took out Loans. Short of working capital, they borrowed some money.",
@@ -94,6 +101,7 @@ TEXTS = [
     "It was designed to last. The design of the US plant [note: loan credit design] was new.",
     "---\ncases: [mexico]\n---\n# Credit in León\n\nThe crédit union lent capital.\n\n- a *working* capital loan\n",
     "us and US; Mexico's capital; no design here, only designs.",
+    "The chihuahua of Chihuahua, CHIHUAHUA state, and torreón (Torreon) near united states took a loan.",
 ]
 
 
