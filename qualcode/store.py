@@ -117,6 +117,7 @@ CREATE TABLE segments (
     item INTEGER,
     section TEXT,
     section_start INTEGER,
+    speaker TEXT,
     text TEXT NOT NULL,
     codes TEXT NOT NULL,
     cases TEXT NOT NULL,
@@ -327,18 +328,18 @@ class Store:
             rule = rules.get((rfile, rline, rcol))
             if rule is None:
                 rule = rules[(rfile, rline, rcol)] = f"{rfile}:{rline}:{rcol}"
-            matches.setdefault(seg, []).append(_match(code, pattern, rule, a, b, text[a:b]))
+            matches.setdefault(seg, []).append(_match(code, pattern, rule, a, b, text[a:b], "rule", ""))
         case_matches: dict[str, list[Match]] = {}
         for seg, case, pattern, rule, a, b in self.conn.execute(
                 'SELECT segment, "case", pattern, rule, start, "end" FROM case_mentions WHERE coded_id = ? '
                 "ORDER BY seq", (coded_id,)):
-            case_matches.setdefault(seg, []).append(_match(case, pattern, rule, a, b, text[a:b]))
+            case_matches.setdefault(seg, []).append(_match(case, pattern, rule, a, b, text[a:b], "rule", ""))
         out = []
-        for sid, start, end, line, kind, paragraph, section, section_start, item, codes, cases, context in \
+        for sid, start, end, line, kind, paragraph, section, section_start, item, speaker, codes, cases, context in \
                 self.conn.execute('SELECT id, start, "end", line, kind, paragraph, section, section_start, item, '
-                                  "codes, cases, context_cases FROM segments WHERE coded_id = ? ORDER BY n",
+                                  "speaker, codes, cases, context_cases FROM segments WHERE coded_id = ? ORDER BY n",
                                   (coded_id,)):
-            segment = _segment(doc_id, sid, start, end, line, kind, paragraph, section, section_start, item)
+            segment = _segment(doc_id, sid, start, end, line, kind, paragraph, section, section_start, item, speaker)
             out.append(_coded(segment, text[start:end], lists[codes], lists[cases], lists[context],
                               tuple(matches.get(sid, ())), tuple(case_matches.get(sid, ()))))
         return out
@@ -387,9 +388,9 @@ class Store:
                        codebook: Codebook) -> None:
         db = self.conn
         dumps = self._dumps
-        db.executemany('INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        db.executemany('INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
             (coded_id, n, c.segment.id, c.segment.doc, c.segment.start, c.segment.end, c.segment.line, c.segment.kind,
-             c.segment.paragraph, c.segment.item, c.segment.section, c.segment.section_start, c.text,
+             c.segment.paragraph, c.segment.item, c.segment.section, c.segment.section_start, c.segment.speaker, c.text,
              dumps[c.codes], dumps[c.cases], dumps[c.context_cases])
             for n, c in enumerate(segments, 1)])
         self.add_codings(rule_codings(segments, codebook, document), run_id=run_id, coded_id=coded_id,
