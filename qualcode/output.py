@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -15,6 +16,7 @@ CodingFormat = Literal["jsonl", "csv"]
 CSV_COLUMNS = ("doc", "id", "start", "end", "line", "section", "section_start", "paragraph", "item", "kind", "speaker",
                "text", "codes", "cases", "context_cases", "matches", "case_matches")
 TRAIL_COLUMNS = ("vetoed", "rejected")  # with --explain
+MAX_CODING_BYTES = 4 << 30  # a coding file read back with --coding: 4 GiB
 
 
 def format_for(path: str | os.PathLike[str], default: CodingFormat = "jsonl") -> CodingFormat:
@@ -90,21 +92,23 @@ def read_coding_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     feed, which ``str.splitlines`` would break on); CSV is read with the csv module, so
     quoted fields keep their line breaks.
     """
+    from .inputs import read_regular_file
+
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise QualcodeError(Problem(str(path), "coding file not found (write it with 'qualcode code -o')"))
+    data = read_regular_file(path, MAX_CODING_BYTES, "coding file")  # never a FIFO or device: no hang
     try:
+        text = data.decode("utf-8-sig")
         if format_for(path) == "csv":
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                reader = csv.DictReader(fh)
-                reader.fieldnames  # reads the header, so line_num counts from it
-                records, line = [], reader.line_num + 1
-                for row in reader:
-                    records.append(_from_csv(row, str(path), line))
-                    line = reader.line_num + 1
-                return records
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QualcodeError(Problem(str(path), "coding file not found (write it with 'qualcode code -o')")) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            reader.fieldnames  # reads the header, so line_num counts from it
+            records, line = [], reader.line_num + 1
+            for row in reader:
+                records.append(_from_csv(row, str(path), line))
+                line = reader.line_num + 1
+            return records
+    except (UnicodeDecodeError, csv.Error) as err:
         raise QualcodeError(Problem(str(path), f"cannot read the coding file: {err}")) from None
     records = []
     for i, line in enumerate(text.split("\n"), 1):

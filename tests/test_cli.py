@@ -376,6 +376,8 @@ LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     (["check", "--codebook", "/dev/zero"], None, "error: /dev/zero: the codebook is a device, not a regular file"),
     (["check", "--codebook", "fifo.yaml"], lambda p: os.mkfifo(p / "fifo.yaml"),
      "error: fifo.yaml: the codebook is a FIFO (named pipe), not a regular file"),
+    (["matrix", "--coding", "pipe.jsonl"], lambda p: os.mkfifo(p / "pipe.jsonl"),
+     "error: pipe.jsonl: the coding file is a FIFO (named pipe), not a regular file"),
     (["run", "-o", "out"], lambda p: os.mkfifo(p / "corpus" / "pipe.md"),
      "pipe.md: the corpus file is a FIFO (named pipe), not a regular file: give a file saved on disk; or pass "
      "--skip-unreadable to skip it"),
