@@ -29,6 +29,7 @@ import numpy as np
 
 from .codebook import LoadedCodebook, PatternSpec, load_codebook
 from .errors import CodebookError, CorpusError, Problem
+from .growing import GrowingArray
 from .model import CodedSegment, Codebook, Document, Match, Segment, fast_constructor
 from .pipeline import UPPER, Pipeline, fold
 from .matchers import (KEY_SPACES, SequenceIndex, TokenPattern, TokenPatternIndex, fold_token_pattern, spec_problem,
@@ -56,6 +57,7 @@ class CompiledCodebook:
         token_patterns: list[tuple[int, list[dict[str, Any]]]] = []
         self._ignore = [(compile_regex(spec.value, regex_timeout), i) for i, spec in enumerate(self.specs)
                         if spec.kind == "ignore"]
+        sequence_keys = self._sequence_keys()
         for i, spec in enumerate(self.specs):
             if spec.kind == "ignore":
                 continue
@@ -66,7 +68,7 @@ class CompiledCodebook:
                 problems.extend(validate_token_pattern(pattern, spec))
                 token_patterns.append((i, pattern))
             else:
-                keys = self._keys(spec)
+                keys = sequence_keys[i]
                 if not keys:
                     problems.append(spec_problem(spec, f"{spec.value!r} has no words to match"))
                     continue
@@ -76,9 +78,9 @@ class CompiledCodebook:
         self._sequences.freeze()
         self._token_patterns = [TokenPattern.build(i, pattern, self.pipeline) for i, pattern in token_patterns]
         self._patterns = TokenPatternIndex(self._token_patterns)
-        # Per vocabulary row (see _row_tables), and a last column for padding.
-        self._row_anchors = np.full((2, 1), -1, dtype=np.int64)
-        self._row_keys = self._row_groups = np.full((len(KEY_SPACES), 1), -1, dtype=np.int64)
+        # Per vocabulary row (see _row_tables), padded with -1.
+        self._row_keys, self._row_groups, self._row_anchors = (
+            GrowingArray(np.int64, (spaces,), axis=-1, fill=-1) for spaces in (len(KEY_SPACES), len(KEY_SPACES), 2))
         self._ancestors = {c: self.codebook.code_ancestors(c) for c in self.codebook.codes}
         self._code_order = {c: n for n, c in enumerate(self.codebook.codes)}
         self._case_order = {c: n for n, c in enumerate(self.codebook.cases)}
@@ -132,6 +134,18 @@ class CompiledCodebook:
         self._code_bits = [sum(1 << codes[a] for a in (c, *self._ancestors[c]) if a in codes) for c in codes]
         self._code_sets = _BitNames(self._code_names)  # bits -> code ids, in codebook order
         self._case_sets = _BitNames(self._case_names)
+
+    def _sequence_keys(self) -> dict[int, tuple[int, ...]]:
+        """The keys of every term, name and exact-alias pattern, by pattern index; offline,
+        all pattern values are tokenised as one batch (``Pipeline.token_rows``). ``_keys``,
+        one pattern at a time, is the reference and the path for a trained pipeline."""
+        wanted = [(i, s) for i, s in enumerate(self.specs) if s.kind in KEY_SPACES]
+        if self.pipeline.trained:
+            return {i: self._keys(s) for i, s in wanted}
+        rows = self.pipeline.token_rows([s.value for _, s in wanted])
+        lex = self.pipeline.lexicon
+        column = {"term": lex.array("lemma"), "name": lex.array("form"), "exact": lex.array("exact")}
+        return {i: tuple(column[s.kind][r].tolist()) for (i, s), r in zip(wanted, rows)}
 
     def _keys(self, spec: PatternSpec) -> tuple[int, ...]:
         tokens = self.pipeline.tokenize(spec.value)
@@ -246,7 +260,7 @@ class CompiledCodebook:
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         if len(tok.starts):
             row_keys, row_groups, row_anchors = self._row_tables()
-            n, pad = len(tok.rows), row_keys.shape[1] - 1
+            n, pad = len(tok.rows), len(self._row_keys)  # the first padding column
             rows = np.concatenate([tok.rows, np.full(self._sequences.width, pad)])  # padded for find()
             keys, groups, anchors = row_keys[:, rows], row_groups[:, rows], row_anchors[:, tok.rows]
             if self.pipeline.trained:  # lemmas are per token, not per vocabulary entry
@@ -265,22 +279,20 @@ class CompiledCodebook:
     def _row_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per vocabulary entry (a column each): its lemma, form and exact keys, which group
         of term, name and exact patterns starts with it in each key space, and which group
-        of token patterns can anchor at it by its lemma and by its form. The last column is
-        padding: all -1.
+        of token patterns can anchor at it by its lemma and by its form. The columns past
+        the vocabulary are padding: all -1.
 
         Extended only for the entries added since the last call, so the work is once per
         word of the vocabulary, not once per token.
         """
         lex = self.pipeline.lexicon
-        n, have = len(lex.texts), self._row_keys.shape[1] - 1
+        n, have = len(lex.texts), len(self._row_keys)
         if n > have:
             keys = np.stack([lex.array(k)[have:n] for k in ("lemma", "form", "exact")])
-            groups = np.stack([self._sequences.groups(s, k) for s, k in enumerate(keys)])
-            anchors = np.stack([self._patterns.groups(s, k) for s, k in enumerate(keys[:2])])
-            self._row_keys, self._row_groups, self._row_anchors = (
-                np.concatenate([old[:, :-1], new, old[:, -1:]], axis=1)
-                for old, new in ((self._row_keys, keys), (self._row_groups, groups), (self._row_anchors, anchors)))
-        return self._row_keys, self._row_groups, self._row_anchors
+            self._row_keys.extend(keys)
+            self._row_groups.extend(np.stack([self._sequences.groups(s, k) for s, k in enumerate(keys)]))
+            self._row_anchors.extend(np.stack([self._patterns.groups(s, k) for s, k in enumerate(keys[:2])]))
+        return self._row_keys.padded, self._row_groups.padded, self._row_anchors.padded
 
     def _token_hits(self, seg: Segmentation, anchors: np.ndarray) -> list[tuple[int, int, int]]:
         """Token patterns, run by spaCy's Matcher only on short windows around an anchor
