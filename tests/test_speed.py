@@ -132,7 +132,8 @@ def test_cli_progress_none_off_a_terminal_or_quiet(quiet, stream):
     assert _progress(argparse.Namespace(quiet=quiet), stream=stream) is None
 
 
-def test_cli_summary_gives_wall_time_of_the_command(tmp_path, capsys):
+def test_cli_summary_gives_wall_time_of_the_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no codings/ folder of the repository's
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.md").write_text("They took a loan.\n")
     (tmp_path / "book.yaml").write_text("codes:\n  - id: finance\n    label: Finance\n    patterns:\n"
