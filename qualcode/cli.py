@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -25,8 +26,10 @@ EPILOG = "exit codes: 0 ok, 1 internal error, 2 bad input (file:line:col: what i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started  # for the summary's wall time of the whole command
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_OK
@@ -427,26 +430,60 @@ def _coded(args: argparse.Namespace) -> tuple[list, Any, dict]:
     return result.segments, result.codebook.codebook, {d.id: d for d in result.documents}
 
 
-def _progress(args: argparse.Namespace) -> Callable[[int, int, Any], None] | None:
-    if args.quiet or not sys.stderr.isatty():
+def _progress(args: argparse.Namespace, *, stream: Any = None,
+              clock: Callable[[], float] = time.perf_counter) -> Callable[[int, int, Any], None] | None:
+    """A progress callback for ``code_corpus`` writing one updating line to ``stream``
+    (standard error): documents done of total, percent, words per second and time left
+    (from the documents still to do), both measured from the end of the first document.
+    None when quiet or ``stream`` is not a terminal. Redrawn at most ten times a second;
+    the last document ends the line."""
+    stream = sys.stderr if stream is None else stream
+    if args.quiet or not stream.isatty():
         return None
+    state = {"started": 0.0, "words": 0, "shown": -1.0}
 
     def show(n: int, total: int, doc: Any) -> None:
+        now = clock()
+        if n == 1:  # the clock starts when the first document is done: loading and compiling came before
+            state["started"] = now
+        else:
+            state["words"] += len(doc.text.split())
+        if n < total and now - state["shown"] < 0.1:
+            return
+        state["shown"] = now
+        elapsed = now - state["started"]
+        if n > 1 and elapsed > 0:
+            rate = f"{state['words'] / elapsed:,.0f} words/s"
+            left = _duration(elapsed * (total - n) / (n - 1))
+        else:
+            rate, left = "- words/s", "-" if n < total else "0:00"
         end = "\n" if n == total else ""
-        print(f"\rcoding {n}/{total} documents: {doc.id[:60]:<60}", end=end, file=sys.stderr, flush=True)
+        print(f"\rcoding {n}/{total} documents ({100 * n // total}%), {rate}, {left} left\x1b[K",
+              end=end, file=stream, flush=True)
 
     return show
 
 
+def _duration(seconds: float) -> str:
+    """``75.4`` -> ``1:15``; ``3725`` -> ``1:02:05``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
+    """What was coded, with the wall time of the whole command (start-up, reading, coding,
+    writing) and of the coding step."""
     if args.quiet:
         return
     from .output import summarize
 
     s = summarize(result.segments)
-    print(f"coded {s['segments']} segments in {s['documents']} documents in {result.seconds:.1f} s: "
+    wall = time.perf_counter() - getattr(args, "started", time.perf_counter())
+    print(f"coded {s['segments']} segments in {s['documents']} documents: "
           f"{s['coded_segments']} with codes, {s['code_applications']} code applications, "
-          f"{s['case_mentions']} case mentions", file=sys.stderr)
+          f"{s['case_mentions']} case mentions; {wall:.1f} s in all, coding {result.seconds:.1f} s",
+          file=sys.stderr)
     manual = [c for c in result.codings if c.source == "manual"]
     if result.source == "rule":
         print("codings: rule only (the codebook's)", file=sys.stderr)

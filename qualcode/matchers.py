@@ -19,6 +19,7 @@ import numpy as np
 
 from .codebook import PatternSpec
 from .errors import Problem
+from .growing import GrowingArray
 from .pipeline import Pipeline, fold
 
 FOLDED_ATTRS = ("LEMMA", "NORM")
@@ -202,8 +203,8 @@ class TokenPatternIndex:
         need = [sum(1 << requirements[r] for r in set(tp.required)) for tp in patterns]
         self.need = np.array([self._split(bits) for bits in need], dtype=np.uint64).reshape(len(patterns), self.words)
         self.need_folded = np.array([_fold64(bits) for bits in need], dtype=np.uint64)
-        self._row_bits = np.zeros((0, self.words), dtype=np.uint64)
-        self._row_folded = np.zeros(0, dtype=np.uint64)  # the bit sets folded to 64 bits, a quick first test
+        self._row_bits = GrowingArray(np.uint64, (self.words,))
+        self._row_folded = GrowingArray(np.uint64)  # the bit sets folded to 64 bits, a quick first test
 
     def _split(self, bits: int) -> list[int]:
         """A bit set as ``words`` uint64 values."""
@@ -217,9 +218,8 @@ class TokenPatternIndex:
         bits = [0] * (n - have)
         for space, table in self._bits.items():
             bits = [b | table.get(k, 0) for b, k in zip(bits, lex.array(space)[have:n].tolist())]
-        new = np.array([self._split(b) for b in bits], dtype=np.uint64).reshape(-1, self.words)
-        self._row_bits = np.concatenate([self._row_bits, new])
-        self._row_folded = np.concatenate([self._row_folded, np.array([_fold64(b) for b in bits], np.uint64)])
+        self._row_bits.extend(np.array([self._split(b) for b in bits], dtype=np.uint64).reshape(-1, self.words))
+        self._row_folded.extend([_fold64(b) for b in bits])
 
     def groups(self, space: int, keys: np.ndarray) -> np.ndarray:
         """The anchor group of each of ``keys`` in key space ``space`` (0: lemma, 1: form), or -1."""
@@ -246,7 +246,7 @@ class TokenPatternIndex:
         window failing it cannot match. Windows need not be sorted, nor unique."""
         self._extend_rows(lex)
         need = self.need_folded[ids]
-        return (_window_or(self._row_folded[rows], da, db) & need) == need
+        return (_window_or(self._row_folded.view[rows], da, db) & need) == need
 
     def plausible(self, ids: np.ndarray, da: np.ndarray, db: np.ndarray, rows: np.ndarray, lex: Any) -> np.ndarray:
         """Which windows (pattern ``ids`` over the spaCy tokens ``da:db`` of a Doc whose
@@ -258,10 +258,10 @@ class TokenPatternIndex:
             return ok
         self._extend_rows(lex)
         need = self.need_folded[ids]
-        ok = (_window_or(self._row_folded[rows], da, db) & need) == need
+        ok = (_window_or(self._row_folded.view[rows], da, db) & need) == need
         maybe = ok.nonzero()[0]
         need = self.need[ids[maybe]]
-        ok[maybe] = ((_window_or(self._row_bits[rows], da[maybe], db[maybe]) & need) == need).all(axis=1)
+        ok[maybe] = ((_window_or(self._row_bits.view[rows], da[maybe], db[maybe]) & need) == need).all(axis=1)
         return ok
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+
+from .growing import GrowingArray
 
 if TYPE_CHECKING:  # spaCy is imported only when a pipeline is built
     from spacy.tokens import Doc
@@ -33,6 +35,9 @@ DOTTED = 256  # a token ending in a full stop that is not only punctuation: U.S.
 FINAL_ABBREV = 512  # an abbreviation that may end a sentence: etc
 NUMBER_ABBREV = 1024  # an abbreviation that is followed by a number: Vol, No, pp
 SPACE = 2048  # only whitespace: spaCy's IS_SPACE
+
+# The Lexicon's per-row arrays; the two hashes last (they also make up ``attr_values``).
+COLUMNS = ("form", "lemma", "exact", "lower", "flags", "length", "lemma_hash", "form_hash")
 
 ABBREVIATIONS = frozenset(
     "a.m p.m e.g i.e etc al vol vols no nos pp pag p mr mrs ms dr prof st jr sr inc ltd co corp fig figs "
@@ -79,15 +84,8 @@ class Lexicon:
         self.keys: dict[str, int] = {}  # folded string -> key id (forms and lemmas share one space)
         self._row_of: dict[int, int] = {}  # spaCy orth hash -> row
         self.texts: list[str] = []
-        self._form: list[int] = []
-        self._lemma: list[int] = []
-        self._flags: list[int] = []
-        self._exact: list[int] = []
-        self._length: list[int] = []
-        self._form_hash: list[int] = []
-        self._lemma_hash: list[int] = []
-        self._lower: list[int] = []
-        self._arrays: dict[str, np.ndarray] = {}
+        self._columns = {name: GrowingArray(np.uint64 if name.endswith("hash") else np.int64) for name in COLUMNS}
+        self._attrs = GrowingArray(np.uint64, (2,))  # per row: the LEMMA and NORM hashes, for Doc.from_array
         self._index_slots(1 << 12)  # _slot_orths, _slot_rows: see rows_for
 
     def exact_key(self, text: str) -> int:
@@ -128,7 +126,11 @@ class Lexicon:
 
     def _extend(self, new: list[int]) -> None:
         """Add rows for the unseen hashes ``new`` (in that order), and put them in the table."""
-        rows = [self._add(h) for h in new]
+        rows = list(range(len(self.texts), len(self.texts) + len(new)))
+        values = [self._analyse(h) for h in new]
+        for name, column in zip(COLUMNS, zip(*values)):
+            self._columns[name].extend(column)
+        self._attrs.extend([(v[-2], v[-1]) for v in values])
         if 4 * len(self.texts) > len(self._slot_rows):
             self._index_slots(4 * len(self._slot_rows))
         else:
@@ -153,27 +155,23 @@ class Lexicon:
 
     def array(self, name: str) -> np.ndarray:
         """The per-row array ``form``, ``lemma``, ``exact``, ``lower``, ``flags``, ``length``,
-        ``form_hash`` or ``lemma_hash``."""
-        arr = self._arrays.get(name)
-        if arr is None or len(arr) != len(self.texts):
-            dtype = np.uint64 if name.endswith("hash") else np.int64
-            arr = self._arrays[name] = np.array(getattr(self, "_" + name), dtype=dtype)
-        return arr
+        ``form_hash`` or ``lemma_hash`` (a view, valid until new words are added)."""
+        return self._columns[name].view
 
-    def _add(self, orth: int) -> int:
+    @property
+    def attr_values(self) -> np.ndarray:
+        """Per row, its folded lemma and form hashes: the LEMMA and NORM of its tokens."""
+        return self._attrs.view
+
+    def _analyse(self, orth: int) -> tuple[int, ...]:
+        """Add the word of hash ``orth`` as the next row; its values in ``COLUMNS`` order."""
         text = self._strings[orth]
-        row = self._row_of[orth] = len(self.texts)
-        form, lemma = fold(text), self.lemma_of(text)
+        self._row_of[orth] = len(self.texts)
         self.texts.append(text)
-        self._form.append(self.key(form))
-        self._lemma.append(self.key(lemma))
-        self._flags.append(self._flags_of(text))
-        self._exact.append(self.key("\x00" + text))
-        self._length.append(len(text))
-        self._form_hash.append(self._strings.add(form))
-        self._lemma_hash.append(self._strings.add(lemma))
-        self._lower.append(self.key(text.lower()))  # spaCy's LOWER, for token-pattern filters
-        return row
+        form, lemma = fold(text), self.lemma_of(text)
+        return (self.key(form), self.key(lemma), self.key("\x00" + text),
+                self.key(text.lower()),  # spaCy's LOWER, for token-pattern filters
+                self._flags_of(text), len(text), self._strings.add(lemma), self._strings.add(form))
 
     def _flags_of(self, text: str) -> int:
         flags = 0
@@ -228,7 +226,6 @@ class Pipeline:
             _tune_tokenizer(self.nlp)
             lemma_table = _lookup_table()
         self.lexicon = Lexicon(self.nlp.vocab.strings, lemma_table, frozenset(STOP_WORDS))
-        self._attr_values = np.zeros((2, 0), dtype=np.uint64)  # per row: the LEMMA and NORM hashes
         self._orth_idx, self._lemma_norm = [ORTH, IDX], [LEMMA, NORM]  # spaCy attribute ids
 
     @property
@@ -259,6 +256,20 @@ class Pipeline:
         return Tokens(starts=starts, ends=starts + lex.array("length")[rows], rows=rows, lemmas=lemmas, doc=doc,
                       spacy_index=keep, doc_rows=doc_rows, doc_starts=doc_starts)
 
+    def token_rows(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The vocabulary rows of the non-space tokens of each of ``texts`` (offline
+        pipeline), as ``tokenize`` gives them, with one Lexicon update for all: compiling a
+        codebook of 40,000 terms one ``tokenize`` at a time spent most of its time in the
+        fixed cost per call."""
+        orth = self._orth_idx[0]
+        arrays = [doc.to_array([orth]).reshape(-1) for doc in self.nlp.tokenizer.pipe(texts)]
+        if not arrays:
+            return []
+        rows = self.lexicon.rows_for(np.concatenate(arrays))
+        words = self.lexicon.array("flags")[rows] & SPACE == 0
+        bounds = np.cumsum([len(a) for a in arrays])[:-1]
+        return [r[w] for r, w in zip(np.split(rows, bounds), np.split(words, bounds))]
+
     def _model_lemma(self, token: Any) -> str:
         """The named pipeline's lemma, folded; where it has none (or leaves the word as it
         is, as lookup lemmatizers do for capitalised words) the lookup-table lemma."""
@@ -272,11 +283,7 @@ class Pipeline:
         doc = tokens.doc
         if not len(doc) or self.trained:
             return  # a trained model's own lemmas and norms stay
-        lex = self.lexicon
-        if self._attr_values.shape[1] != len(lex.texts):
-            self._attr_values = np.stack([lex.array("lemma_hash"), lex.array("form_hash")])
-        # Token-major values as the transpose of a per-attribute array, the layout from_array copies to.
-        doc.from_array(self._lemma_norm, self._attr_values[:, tokens.doc_rows].T)
+        doc.from_array(self._lemma_norm, self.lexicon.attr_values[tokens.doc_rows])
 
 
 def _lookup_table() -> Any:
