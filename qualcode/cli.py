@@ -112,6 +112,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=MATRICES, default="theme-theme", help="which matrix (default: theme-theme)")
     p.add_argument("-o", "--output", default="-", metavar="FILE.csv", help="output file, or - (default)")
 
+    p = command("agree", cmd_agree, "Agreement of the automatic coding with human coders, or between coders: per code "
+                                    "and overall, with bootstrap intervals and every disagreement.")
+    p.add_argument("coders", nargs="*", default=[DEFAULT_CODINGS], metavar="FILE",
+                   help="coder files (manual coding files or the agreement CSV) or folders of them (default: codings)")
+    p.add_argument("--corpus", default="corpus", help="the corpus folder or file (default: corpus)")
+    p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
+    p.add_argument("--no-rules", action="store_true", help="compare the coders with each other only, without the "
+                                                          "automatic coding")
+    p.add_argument("--coder", action="append", default=[], metavar="NAME",
+                   help="only this coder (repeat for several; default: every coder in the files)")
+    p.add_argument("--codes", default=None, help="codes to compare, comma-separated (default: those at least two "
+                                                  "raters use on the units read)")
+    p.add_argument("--unit", choices=("segment", "paragraph", "document"), default="segment",
+                   help="the unit of agreement (default: segment)")
+    p.add_argument("--reference", default=None, metavar="RATER",
+                   help="the rater taken as right for precision, recall and F1 (default: the first coder by name; "
+                        "'rules' is the automatic coding)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of units (default: 1000; 0: none)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (default: 0.95)")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default: text)")
+    p.add_argument("--table", choices=("codes", "disagreements"), default="codes",
+                   help="with --format csv: the figures per code (default) or the disagreement list")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - (default)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
+    p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
+    _skip_unreadable(p)
+
     p = command("run", cmd_run, "The main job: code the corpus and write the coding, the graph in every format and "
                                 "the matrices into one folder.")
     _inputs(p, coding=False)
@@ -216,6 +244,21 @@ def cmd_matrix(args: argparse.Namespace) -> int:
                  where=where)
     if not args.quiet and args.output != "-":
         print(f"matrix {args.kind} -> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_agree(args: argparse.Namespace) -> int:
+    from .agree import agree, render
+    from .fileio import check_outputs, open_output
+
+    check_outputs([args.output], [args.codebook, *args.coders], corpus=args.corpus)
+    codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
+    result = agree(args.corpus, args.codebook, args.coders, rules=not args.no_rules, only=args.coder or None,
+                   codes=codes, unit=args.unit, reference=args.reference, resamples=args.resamples, seed=args.seed,
+                   confidence=args.confidence, model=args.model, jobs=args.jobs,
+                   skip_unreadable=args.skip_unreadable)
+    with open_output(args.output) as out:
+        out.write(render(result, args.format, args.table))
     return EXIT_OK
 
 
