@@ -87,14 +87,22 @@ def batch_stats(x: np.ndarray, ref: int = 0) -> dict[str, np.ndarray]:
             pa, pb = a.mean(axis=1), b.mean(axis=1)
             pe = pa * pb + (1 - pa) * (1 - pb)
             out["cohen_kappa"] = np.where(pe < 1, (po - pe) / (1 - pe), np.nan)
-        yes = x.sum(axis=2).astype(float)
-        no = r - yes
-        p_i = (yes * (yes - 1) + no * (no - 1)) / (r * (r - 1))
-        p_bar = p_i.mean(axis=1)
-        p1 = yes.sum(axis=1) / (n * r)
-        pe = p1 ** 2 + (1 - p1) ** 2
-        out["fleiss_kappa"] = np.where(pe < 1, (p_bar - pe) / (1 - pe), np.nan)
+        yes = x.sum(axis=2)
+        out["fleiss_kappa"] = fleiss(np.stack([r - yes, yes], axis=2))
     return out
+
+
+def fleiss(counts: np.ndarray) -> np.ndarray:
+    """Fleiss' kappa of ``counts`` (..., units, categories): how many raters put each unit in
+    each category, the same number of raters per unit. NaN when one category takes all."""
+    counts = counts.astype(float)
+    r = counts[..., 0, :].sum(axis=-1)
+    n = counts.shape[-2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_bar = ((counts * (counts - 1)).sum(axis=-1) / (r * (r - 1))[..., None]).mean(axis=-1)
+        p_j = counts.sum(axis=-2) / (n * r)[..., None]
+        pe = (p_j ** 2).sum(axis=-1)
+        return np.where(pe < 1, (p_bar - pe) / (1 - pe), np.nan)
 
 
 def alpha(x: np.ndarray) -> float:
