@@ -413,7 +413,7 @@ def _text(result: Agreement) -> str:
              "Cohen's kappa" if kappa == "cohen_kappa" else "Fleiss' kappa", "alpha"]
     rows = []
     for code, row in [*result.per_code.items(), *([("overall", result.overall)] if result.overall else [])]:
-        rows.append([code, str(row["units"] if code != "overall" else row["decisions"]),
+        rows.append([code, str(row["units"]) if code != "overall" else f"{row['units']}x{len(result.codes)}",
                      "/".join(str(row["yes"][r]) for r in result.raters),
                      *(_fmt(row, m) for m in ("percent", "precision", "recall", "f1", kappa, "alpha"))])
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(heads)]
