@@ -19,8 +19,9 @@ seen:                            # passages read where no code applies (for qual
 
 A CSV file has a header row with the columns ``doc``, ``quote``, ``start``, ``end``,
 ``code``, ``not``, ``note`` (and optionally ``coder``); a row with neither ``code`` nor
-``not`` says the coder read that passage and no code applies (a ``seen`` passage). Every entry is checked against the
-codebook and the corpus, and every problem of every file is reported at once as
+``not`` says the coder read that passage and no code applies (a ``seen`` passage). Every
+entry is checked against the codebook and the corpus, and every problem of every file is
+reported at once as
 ``codings/ana.yaml:LINE:COL: what is wrong``.
 """
 from __future__ import annotations
