@@ -154,8 +154,8 @@ class _Rater:
 
 
 def coder_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Coder files: the files given and the coder files (``*.yaml``, ``*.yml``, ``*.csv``) of
-    the folders given."""
+    """Coder files: the files given (coding files, agreement CSV, REFI-QDA ``.qdpx`` projects)
+    and the coder files (``*.yaml``, ``*.yml``, ``*.csv``) of the folders given."""
     from .manual import coding_files
 
     out: list[Path] = []
@@ -205,10 +205,23 @@ def agree(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
     if loaded is None or problems:
         raise QualcodeError(problems)
     book = loaded.codebook
+    manual: list[Coding] = []
+    seen: list = []
+    projects = [f for f in files if f.suffix.lower() == ".qdpx"]
     try:
-        manual, seen = load_sample(files, documents, book)
+        manual, seen = load_sample([f for f in files if f not in projects], documents, book)
     except ManualCodingError as err:
-        raise QualcodeError(err.problems) from None
+        problems.extend(err.problems)
+    for path in projects:
+        from .refi.ids import AUTOMATIC_USER
+        from .refi.reader import read_qdpx
+
+        try:
+            manual.extend(c for c in read_qdpx(path, documents, book).codings if c.coder != AUTOMATIC_USER)
+        except QualcodeError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise QualcodeError(problems)
     names = sorted({c.coder for c in manual} | {s.coder for s in seen})
     if only:
         unknown = [c for c in only if c not in names]

@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("agree", cmd_agree, "Agreement of the automatic coding with human coders, or between coders: per code "
                                     "and overall, with bootstrap intervals and every disagreement.")
     p.add_argument("coders", nargs="*", default=[DEFAULT_CODINGS], metavar="FILE",
-                   help="coder files (manual coding files or the agreement CSV) or folders of them (default: codings)")
+                   help="coder files (manual coding files, the agreement CSV, REFI-QDA .qdpx projects) or folders "
+                        "of them (default: codings)")
     p.add_argument("--corpus", default="corpus", help="the corpus folder or file (default: corpus)")
     p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
     p.add_argument("--no-rules", action="store_true", help="compare the coders with each other only, without the "

@@ -250,3 +250,24 @@ def test_agree_cli_json_and_exit_codes(project):
     bad = cli("missing.csv", "-o", "out.json")
     assert bad.returncode == 2 and "error: missing.csv: coder file or folder not found" in bad.stderr
     assert not (project / "out.json").exists()
+
+
+def test_agree_reads_a_refi_qda_project(project):
+    from qualcode.refi.project import export_refi
+
+    (project / "codings").mkdir()
+    (project / "ana.yaml").rename(project / "codings" / "ana.yaml")
+    export_refi(project / "hand.qdpx", project / "corpus", project / "codebook.yaml",
+                codings=str(project / "codings"), source="manual")
+    got = run(project, "hand.qdpx")
+    # A project has no passages read without a code: the units are the two ana coded.
+    assert (got.raters, got.units, got.codes) == (["rules", "ana"], 2, ["finance", "credit"])
+    assert got.overall["percent"] == 1.0 and got.disagreements == []
+    assert got.per_code["credit"]["yes"] == {"rules": 1, "ana": 1}
+
+
+def test_agree_corrupt_project_is_a_clear_error(project):
+    (project / "broken.qdpx").write_bytes(b"not a zip at all")
+    with pytest.raises(QualcodeError) as err:
+        run(project, "broken.qdpx")
+    assert [p.message.split(" (")[0] for p in err.value.problems] == ["not a readable zip archive"]
