@@ -23,6 +23,8 @@ _EXPORTS = {
     "segment_document": "segment", "Pipeline": "pipeline", "fold": "pipeline",
     "write_coding": "output", "read_coding_records": "output",
     "check_project": "project", "code_project": "project", "run_project": "project",
+    "open_store": "store", "find_segments": "retrieve", "kwic_term": "retrieve", "kwic_code": "retrieve",
+    "code_stats": "retrieve", "diff_runs": "diff",
     "build_graph": "graph", "write_graph": "export", "export_all": "export",
     "Document": "model", "Segment": "model", "CodedSegment": "model", "Match": "model", "Code": "model",
     "Case": "model", "Codebook": "model", "Coding": "model", "Rule": "model",

@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true",
                    help="add to each record the rule codings not applied and why: 'vetoed' (by an exclusion) and "
                         "'rejected' (by a coder's 'not:')")
+    _store_options(p)
 
     p = command("check", cmd_check, "Validate the codebook and the corpus; report every problem at once.")
     p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     _inputs(p, coding=False)
     _graph_options(p)
     p.add_argument("-o", "--output", default="out", metavar="DIR", help="output folder (default: out)")
+    _store_options(p)
 
     p = command("export", cmd_export, "Export for other QDA software (REFI-QDA): OUTPUT.qdc writes the codebook, "
                                       "OUTPUT.qdpx the coded project (ATLAS.ti, NVivo, MAXQDA, QualCoder).")
@@ -163,7 +165,68 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the imported coder files (default: codings)")
     p.add_argument("--codes-only", action="store_true", help="from a .qdpx, merge only its codes into the codebook")
     _skip_unreadable(p)
+
+    p = command("segments", cmd_segments, "Retrieve coded segments from the project store: each passage with doc:line, "
+                                          "its codes and who applied them.")
+    _retrieval_inputs(p)
+    p.add_argument("--code", action="append", default=[], metavar="C",
+                   help="only passages with this code or one of its sub-codes; repeat for any of several")
+    p.add_argument("--case", default=None, metavar="X",
+                   help="only passages naming or set in this case (or a case in it)")
+    p.add_argument("--docs", default=None, metavar="KIND|PREFIX",
+                   help="only these documents, comma-separated: document kinds (interview, paper) or id prefixes")
+    p.add_argument("--source", default=None, metavar="S", help="only passages with a coding of this source: rule, "
+                                                               "manual, imported, suggested")
+    p.add_argument("--text", default=None, metavar="REGEX", help="only passages whose text matches (case-insensitive)")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default: text)")
+
+    p = command("kwic", cmd_kwic, "Keyword in context: every occurrence of a term (on lemmas, like codebook terms) or "
+                                  "every span of a code, aligned, with doc:line.")
+    _retrieval_inputs(p)
+    p.add_argument("term", nargs="?", default=None, help="the word or phrase to look for (or give --code)")
+    p.add_argument("--code", default=None, metavar="C", help="show the spans coded C (or a sub-code) instead of a term")
+    p.add_argument("--docs", default=None, metavar="KIND|PREFIX",
+                   help="only these documents, comma-separated: document kinds or id prefixes")
+    p.add_argument("--width", type=int, default=40, help="characters of context on each side (default: 40)")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default: text)")
+
+    p = command("stats", cmd_stats, "Per code, segments and documents by source; per pattern, how often it fired; "
+                                    "patterns that never fire or fire on a large share of segments.")
+    _retrieval_inputs(p)
+    p.add_argument("--broad", type=float, default=None, metavar="SHARE",
+                   help="call a pattern over-broad above this share of segments (default: 0.25)")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                   help="output format (default: text; csv lists the patterns)")
+
+    p = command("diff", cmd_diff, "What changed between two runs in the store: codings gained and lost per code, each "
+                                  "with its passage and the pattern responsible.")
+    p.add_argument("runs", nargs="*", type=int, metavar="RUN", help="run ids A and B (default: the last two runs; "
+                                                                    "-1 is the last run, -2 the one before)")
+    p.add_argument("--codebook", default="codebook.yaml",
+                   help="the codebook, to find the store (default: codebook.yaml)")
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help="the project store (default: .qualcode/project.sqlite beside the codebook)")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default: text)")
     return parser
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help="the project store to update and reuse unchanged codings from (default: "
+                        ".qualcode/project.sqlite beside the codebook)")
+    p.add_argument("--no-store", action="store_true", help="code everything and leave the project store alone")
+
+
+def _retrieval_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default="corpus", help="the corpus folder (default: corpus)")
+    p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help="the project store (default: .qualcode/project.sqlite beside the codebook); coded first "
+                        "when missing or not of the current files")
+    p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
+    p.add_argument("-j", "--jobs", type=int, default=1,
+                   help="processes to code with, when coding is needed (default: 1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on standard error")
 
 
 def _inputs(p: argparse.ArgumentParser, *, coding: bool = True) -> None:
@@ -334,6 +397,57 @@ def cmd_import(args: argparse.Namespace) -> int:
               f"{u.reason}", file=sys.stderr)
     for s in report.imported.skipped:
         print(f"warning: {args.input}: not imported: {s}", file=sys.stderr)
+
+
+def cmd_segments(args: argparse.Namespace) -> int:
+    from .retrieve import find_segments, render_passages
+
+    with _current(args) as db:
+        passages = find_segments(db, codes=args.code, case=args.case, docs=_split(args.docs), source=args.source,
+                                 text=args.text)
+    sys.stdout.write(render_passages(passages, args.format, color=sys.stdout.isatty(), codes=args.code))
+    if not args.quiet:
+        print(f"{len(passages)} passage(s) in {len({p.doc for p in passages})} document(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_kwic(args: argparse.Namespace) -> int:
+    from .retrieve import kwic_code, kwic_term, render_kwic
+
+    if (args.term is None) == (args.code is None):
+        raise QualcodeError("kwic: give a TERM or --code C (one of them)")
+    with _current(args) as db:
+        lines = kwic_code(db, args.code, docs=_split(args.docs)) if args.code else \
+            kwic_term(db, args.term, model=args.model, docs=_split(args.docs))
+    sys.stdout.write(render_kwic(lines, args.format, width=args.width, color=sys.stdout.isatty()))
+    if not args.quiet:
+        print(f"{len(lines)} occurrence(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .codebook import load_codebook
+    from .retrieve import BROAD_SHARE, code_stats, render_stats
+
+    with _current(args) as db:
+        stats = code_stats(db, load_codebook(args.codebook),
+                           broad_share=BROAD_SHARE if args.broad is None else args.broad)
+    sys.stdout.write(render_stats(stats, args.format))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .diff import diff_runs, render_diff
+    from .store import default_store_path, open_store
+
+    if len(args.runs) > 2:
+        raise QualcodeError("diff takes at most two runs: RUN_A RUN_B")
+    path = Path(args.store) if args.store else default_store_path(args.codebook)
+    if not path.exists():
+        raise QualcodeError(f"{path}: no project store (run 'qualcode code' or 'qualcode run' to make one)")
+    with open_store(path) as db:
+        diff = diff_runs(db, *args.runs)
+    sys.stdout.write(render_diff(diff, args.format))
     return EXIT_OK
 
 
@@ -359,12 +473,36 @@ def _check_outputs(args: argparse.Namespace, outputs: Sequence[Any]) -> None:
     check_outputs(outputs, inputs, corpus=args.corpus)
 
 
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _store_path(args: argparse.Namespace) -> Path | None:
+    if not hasattr(args, "store") or getattr(args, "no_store", False):
+        return None  # graph and matrix code without the store
+    from .store import default_store_path
+
+    return Path(args.store) if args.store else default_store_path(args.codebook)
+
+
+def _current(args: argparse.Namespace) -> Any:
+    """The project store, coded first when it is missing or stale (and said so)."""
+    from .retrieve import current_store
+
+    if args.jobs < 1:
+        raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
+    db, result = current_store(args.corpus, args.codebook, _store_path(args), model=args.model, jobs=args.jobs)
+    if result is not None:
+        _summary(args, result, [])
+    return db
+
+
 def _code(args: argparse.Namespace, func: Callable[..., Any], **options: Any) -> Any:
     if args.jobs < 1:
         raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
     return func(args.corpus, args.codebook, jobs=args.jobs, model=args.model, progress=_progress(args),
                 codings=_codings_dir(args), source=args.source or "combined",
-                skip_unreadable=args.skip_unreadable, **options)
+                skip_unreadable=args.skip_unreadable, store=_store_path(args), **options)
 
 
 def _codings_dir(args: argparse.Namespace) -> str | None:
@@ -423,6 +561,12 @@ def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
         rejected = sum(1 for c in result.codings if c.source == "rule" and c.status == "rejected")
         print(f"codings: {result.source}; {sum(c.status == 'applied' for c in manual)} manual from "
               f"{len({c.coder for c in manual})} coder(s), {rejected} rule coding(s) rejected", file=sys.stderr)
+    if getattr(result, "store", None) is not None:
+        total = result.recoded + result.unchanged
+        why = "codebook changed: " if result.codebook_changed else ""
+        print(f"{why}recoded {result.recoded} of {total} documents ({result.unchanged} unchanged); "
+              f"store {result.store} " + (f"(run {result.run_id})" if result.run_id else "(not updated)"),
+              file=sys.stderr)
     for f in files:
         print(f"wrote {f}", file=sys.stderr)
 

@@ -17,6 +17,7 @@ from .errors import CodebookError, Problem
 from .inputs import MiB, decode_utf8, display_path, read_regular_file
 from .model import Case, Code, Codebook
 from .pipeline import fold
+from .regexes import compile_regex, error as regex_error
 from .yamlpos import Located, _dotted, excerpt, load_located
 
 PatternKind = Literal["term", "tokens", "regex", "name", "exact", "ignore"]
@@ -33,6 +34,8 @@ STRING_ATTRS = ("ORTH", "TEXT", "LOWER", "NORM", "LEMMA", "SHAPE", "PREFIX", "SU
 MODEL_ATTRS = ("POS", "TAG", "MORPH", "DEP", "ENT_TYPE", "ENT_IOB", "ENT_ID", "SENT_START")
 TOKEN_OPS = ("!", "?", "*", "+", "{")
 MAX_CODEBOOK_BYTES = 16 * MiB
+_COUNT = re.compile(r"^\{(\d*)(?:,(\d*))?\}$")
+MAX_TOKEN_LENGTH = 1_000_000  # spaCy's default nlp.max_length: no token of a text is longer
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -338,14 +341,23 @@ class _Checker:
 
     # -- pattern checks --------------------------------------------------------------------
     def regex(self, value: str, path: tuple) -> bool:
+        """A user regular expression is Python ``re`` syntax and compiles on the engine that
+        runs it (qualcode.regexes); an error is placed at its column in the file, and the
+        pattern is shown as written in the value (backslashes not doubled)."""
         try:
-            rx = re.compile(value, re.IGNORECASE)
-        except re.error as err:
-            at = f" at position {err.pos}" if err.pos is not None else ""
-            self.problem(path, f"invalid regular expression {value!r}: {err.msg}{at}")
+            re.compile(value, re.IGNORECASE)  # Python's syntax, with its clearer messages and positions
+            rx = compile_regex(value)
+        except (re.error, regex_error) as err:
+            message = f"invalid regular expression '{value}': {err.msg}"
+            if err.pos is None:
+                self.problem(path, message)
+            else:
+                raw = self.doc.scalars[path].value if path in self.doc.scalars else value
+                line, col = self.doc.where_char(path, err.pos + len(raw) - len(raw.lstrip()))
+                self.problems.append(Problem(self.file, message, line, col, self._key(path)))
             return False
-        if rx.search("") is not None:
-            self.problem(path, f"regular expression {value!r} matches the empty string: it would match everywhere")
+        if rx.search(""):
+            self.problem(path, f"regular expression '{value}' matches the empty string: it would match everywhere")
             return False
         return True
 
@@ -370,6 +382,12 @@ class _Checker:
                     if not isinstance(arg, str):
                         self.problem(path + (op,), f"REGEX takes a string, not {arg!r}")
                         ok = False
+                    else:
+                        try:
+                            re.compile(arg)  # spaCy's Matcher runs it with Python re
+                        except re.error as err:
+                            self.token_regex_problem(path + (op,), arg, err)
+                            ok = False
                 else:
                     self.problem(path + (op,), f"unknown operator {op!r} for {attr}: use IN, NOT_IN or REGEX")
                     ok = False
@@ -377,6 +395,54 @@ class _Checker:
         hint = f": {_YAML_BOOL_HINT}" if isinstance(value, bool) else ""
         self.problem(path, f"{attr} must be a string, not {value!r}{hint}")
         return False
+
+    def token_regex_problem(self, path: tuple, value: str, err: re.error) -> None:
+        line, col = self.doc.where(path) if err.pos is None else self.doc.where_char(path, err.pos)
+        self.problems.append(Problem(self.file, f"invalid regular expression '{value}': {err.msg}", line, col,
+                                     self._key(path)))
+
+    def token_op(self, value: Any, path: tuple) -> bool:
+        """OP is one of ! ? * + or a count {n}, {n,m}, {n,} or {,m} with n <= m (spaCy's forms)."""
+        if isinstance(value, str) and value in TOKEN_OPS[:4]:
+            return True
+        count = _COUNT.match(value) if isinstance(value, str) else None
+        if count is None or count.group(0) in ("{}", "{,}"):
+            self.problem(path, f"invalid OP {value!r}: use one of ! ? * + or a count {{n}}, {{n,m}}, {{n,}} or "
+                               f"{{,m}} (whole numbers, no spaces)")
+            return False
+        low, high = count.group(1), count.group(2)
+        if low and high and int(low) > int(high):
+            self.problem(path, f"invalid OP {value!r}: the minimum {low} is larger than the maximum {high}; "
+                               f"write {{{high},{low}}}")
+            return False
+        return True
+
+    def token_length(self, value: Any, path: tuple) -> bool:
+        """LENGTH is a whole number of characters, or {==|!=|>=|<=|>|<: n} or {IN|NOT_IN: [n, ...]}."""
+        if isinstance(value, dict):
+            ok = True
+            for op, arg in value.items():
+                if op in ("IN", "NOT_IN"):
+                    if not isinstance(arg, list):
+                        self.problem(path + (op,), f"{op} takes a list of whole numbers, not {arg!r}")
+                        ok = False
+                    else:
+                        ok &= all([self.token_length(v, path + (op, k)) for k, v in enumerate(arg)])
+                elif op in ("==", "!=", ">=", "<=", ">", "<"):
+                    ok &= self.token_length(arg, path + (op,))
+                else:
+                    self.problem(path + (op,), f"unknown operator {op!r} for LENGTH: use ==, !=, >=, <=, >, <, IN "
+                                               f"or NOT_IN")
+                    ok = False
+            return ok
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.problem(path, f"LENGTH must be a whole number of characters, not {value!r}")
+            return False
+        if not 0 <= value <= MAX_TOKEN_LENGTH:
+            self.problem(path, f"LENGTH {value} is not a possible token length: use a number from 0 to "
+                               f"{MAX_TOKEN_LENGTH}")
+            return False
+        return True
 
     def token_pattern(self, pattern: Any, path: tuple) -> bool:
         if not isinstance(pattern, list) or not pattern:
@@ -401,10 +467,11 @@ class _Checker:
                     self.problem(p + (attr,), f"unknown token attribute {attr!r}: {hint}")
                     ok = False
                 elif attr == "OP":
-                    if not isinstance(value, str) or not value or value[0] not in TOKEN_OPS:
-                        self.problem(p + (attr,), f"invalid OP {value!r}: use one of ! ? * + or {{n,m}}")
+                    if not self.token_op(value, p + (attr,)):
                         ok = False
                 elif attr in STRING_ATTRS and not self.token_value(value, p + (attr,), attr):
+                    ok = False
+                elif attr == "LENGTH" and not self.token_length(value, p + (attr,)):
                     ok = False
                 elif isinstance(value, dict):
                     for op, arg in value.items():
@@ -412,7 +479,7 @@ class _Checker:
                             try:
                                 re.compile(str(arg))
                             except re.error as err:
-                                self.problem(p + (attr, op), f"invalid regular expression {arg!r}: {err.msg}")
+                                self.token_regex_problem(p + (attr, op), str(arg), err)
                                 ok = False
             if isinstance(tok, dict) and tok.get("OP") in (None, "+", "!") and tok:
                 required += tok.get("OP") != "!"

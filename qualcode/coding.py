@@ -33,6 +33,7 @@ from .model import CodedSegment, Codebook, Document, Match, Segment, fast_constr
 from .pipeline import UPPER, Pipeline, fold
 from .matchers import (KEY_SPACES, SequenceIndex, TokenPattern, TokenPatternIndex, fold_token_pattern, spec_problem,
                        validate_token_pattern)
+from .regexes import TIMEOUT as REGEX_TIMEOUT, RegexTimeout, UserRegex, compile_regex
 from .segment import MAX_SEGMENT_CHARS, Segmentation, long_segments, segment_document
 
 # What a pattern's match does (CompiledCodebook._roles).
@@ -43,21 +44,23 @@ _match, _coded, _segment = (fast_constructor(cls) for cls in (Match, CodedSegmen
 class CompiledCodebook:
     """A codebook's patterns compiled against a Pipeline, ready to code documents."""
 
-    def __init__(self, loaded: LoadedCodebook, pipeline: Pipeline | None = None):
+    def __init__(self, loaded: LoadedCodebook, pipeline: Pipeline | None = None, *,
+                 regex_timeout: float = REGEX_TIMEOUT):
         self.loaded = loaded
         self.codebook: Codebook = loaded.codebook
         self.pipeline = pipeline or Pipeline()
         self.specs: list[PatternSpec] = loaded.patterns
         self._sequences = SequenceIndex()
-        self._regexes: list[tuple[re.Pattern[str], int]] = []
+        self._regexes: list[tuple[UserRegex, int]] = []
         problems: list[Problem] = []
         token_patterns: list[tuple[int, list[dict[str, Any]]]] = []
-        self._ignore = [re.compile(spec.value, re.IGNORECASE) for spec in self.specs if spec.kind == "ignore"]
+        self._ignore = [(compile_regex(spec.value, regex_timeout), i) for i, spec in enumerate(self.specs)
+                        if spec.kind == "ignore"]
         for i, spec in enumerate(self.specs):
             if spec.kind == "ignore":
                 continue
             if spec.kind == "regex":
-                self._regexes.append((re.compile(spec.value, re.IGNORECASE), i))
+                self._regexes.append((compile_regex(spec.value, regex_timeout), i))
             elif spec.kind == "tokens":
                 pattern = [fold_token_pattern(t) for t in spec.value]
                 problems.extend(validate_token_pattern(pattern, spec))
@@ -206,17 +209,36 @@ class CompiledCodebook:
 
     def _unignored(self, document: Document, seg: Segmentation, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Which matches to keep: those not overlapping a span of the codebook's ``ignore``
-        patterns (a match is checked against the nine last spans starting before its end)."""
+        patterns. The spans are merged into disjoint intervals first, so a match overlaps
+        one of them exactly when it overlaps the last interval starting before its end."""
         offset = document.body_start
-        spans = sorted((m.start() + offset, m.end() + offset) for rx in self._ignore
-                       for m in rx.finditer(seg.masked_body) if m.end() > m.start())
-        if not spans:
+        merged: list[list[int]] = []
+        for a, b in sorted(span for _, span in self._regex_spans(self._ignore, document, seg.masked_body)):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        if not merged:
             return np.ones(len(start), dtype=bool)
-        span_starts = np.array([a for a, _ in spans], dtype=np.int64)
-        span_ends = [e for _, e in spans]
-        reach = np.array([max(span_ends[max(0, k - 8):k + 1]) for k in range(len(spans))], dtype=np.int64)
-        k = np.searchsorted(span_starts, end, "left") - 1  # last ignored span starting before the match ends
-        return (k < 0) | (reach[np.maximum(k, 0)] <= start)
+        interval_starts = np.array([a for a, _ in merged], dtype=np.int64) + offset
+        interval_ends = np.array([b for _, b in merged], dtype=np.int64) + offset
+        k = np.searchsorted(interval_starts, end, "left") - 1  # last interval starting before the match ends
+        return (k < 0) | (interval_ends[np.maximum(k, 0)] <= start)
+
+    def _regex_spans(self, regexes: list[tuple[UserRegex, int]], document: Document,
+                     text: str) -> Iterator[tuple[int, tuple[int, int]]]:
+        """(spec index, (start, end)) of every match of ``regexes`` in ``text``; a pattern
+        that runs past its time limit is a CodebookError naming it and the document."""
+        for rx, i in regexes:
+            try:
+                for span in rx.spans(text):
+                    yield i, span
+            except RegexTimeout:
+                spec = self.specs[i]
+                raise CodebookError(spec_problem(
+                    spec, f"the regular expression {spec.value} took more than {rx.timeout:g} s on "
+                          f"{document.path or document.id}: it backtracks too much; rewrite it without nested "
+                          f"or repeated open-ended quantifiers such as (a+)+ or (.*x){{20}}")) from None
 
     def _hits(self, document: Document, seg: Segmentation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(spec indexes, starts, ends): the character spans of every pattern match."""
@@ -235,8 +257,8 @@ class CompiledCodebook:
             found.append((spec, tok.starts[a], tok.ends[b - 1]))
             if self._token_patterns:
                 found.append(_columns(self._token_hits(seg, anchors)))
-        regex = [(i, m.start() + document.body_start, m.end() + document.body_start)
-                 for rx, i in self._regexes for m in rx.finditer(seg.masked_body) if m.end() > m.start()]
+        offset = document.body_start
+        regex = [(i, a + offset, b + offset) for i, (a, b) in self._regex_spans(self._regexes, document, seg.masked_body)]
         found.append(_columns(regex))
         return tuple(np.concatenate(parts) for parts in zip(*found))  # type: ignore[return-value]
 

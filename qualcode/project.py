@@ -141,11 +141,17 @@ class CodingResult:
     codings: list[Coding] = field(default_factory=list)  # the codings ``segments`` show (see ``source``)
     source: str = "combined"
     trail: dict[str, dict[str, list]] | None = None  # with ``explain``: vetoed and rejected codings per segment
+    store: Path | None = None  # the project store updated, None without one
+    recoded: int = 0  # documents coded in this run (all of them without a store)
+    unchanged: int = 0  # documents whose stored coding was reused
+    codebook_changed: bool = False  # the codebook differs from the store's last run
+    run_id: int | None = None
 
 
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
                  model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
-                 source: str = "combined", explain: bool = False, skip_unreadable: bool = False) -> CodingResult:
+                 source: str = "combined", explain: bool = False, skip_unreadable: bool = False,
+                 store: str | Path | None = None) -> CodingResult:
     """Load the corpus and the codebook (and the manual codings in the folder ``codings``),
     then code every document.
 
@@ -153,7 +159,10 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     coders) or ``combined`` (both; manual wins, see ``qualcode.codings.combine``).
     ``explain`` also keeps the vetoed and rejected rule codings (``CodingResult.trail``).
     All inputs are read and checked before any coding starts, and their problems are
-    reported together.
+    reported together. With ``store`` (a path, see ``qualcode.store``), only documents
+    whose text, codebook, qualcode version or pipeline changed since a stored run are
+    coded by the codebook; the others come from the store, identical to coding them again;
+    the run is recorded there.
     """
     from .coding import CompiledCodebook, code_corpus
     from .codings import SOURCES
@@ -185,10 +194,36 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     if problems or loaded is None:
         raise QualcodeError(problems)
     started = time.perf_counter()
-    compiled = CompiledCodebook(loaded, Pipeline(model))
-    segments = code_corpus(documents, compiled, jobs=jobs, progress=progress)
-    result = CodingResult(segments, documents, loaded, source=source)
-    _apply_codings(result, compiled, manual, explain)
+    compiled_once: list[CompiledCodebook] = []
+
+    def compiled() -> CompiledCodebook:  # only when something is coded (or explained)
+        if not compiled_once:
+            compiled_once.append(CompiledCodebook(loaded, Pipeline(model)))
+        return compiled_once[0]
+
+    def code(todo: list[Document]) -> list[CodedSegment]:
+        problems = compiled().check_documents(documents)  # every document, also those reused
+        if problems:
+            raise CorpusError(problems)
+        return code_corpus(todo, compiled(), jobs=jobs, progress=progress)
+
+    result = CodingResult(documents=documents, codebook=loaded, source=source, segments=[])
+    if store is not None:
+        from .store import StoreUnavailable, StoreWarning, code_incrementally, open_store
+
+        try:
+            db = open_store(store)
+        except StoreUnavailable as err:  # the store is derived data: code without it rather than fail
+            warnings.warn(f"{err}; coding without it", StoreWarning, stacklevel=2)
+        else:
+            with db:
+                inc = code_incrementally(db, documents, str(codebook), loaded, model=model, corpus=str(corpus),
+                                         settings={"model": model}, code=code)
+            result.segments, result.store, result.recoded = inc.segments, Path(store), inc.recoded
+            result.unchanged, result.codebook_changed, result.run_id = inc.unchanged, inc.codebook_changed, inc.run_id
+    if result.store is None:
+        result.segments, result.recoded = code(documents), len(documents)
+    _apply_codings(result, compiled() if explain else None, manual, explain)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -229,12 +264,13 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
                 unit: Literal["sentence", "paragraph", "section", "document"] = "paragraph",
                 roll_up: str | None = None, where: dict[str, list[str]] | None = None, jobs: int = 1,
                 model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
-                source: str = "combined", skip_unreadable: bool = False) -> RunReport:
+                source: str = "combined", skip_unreadable: bool = False,
+                store: str | Path | None = None) -> RunReport:
     """The main job: code the corpus (with the manual codings in ``codings``, as ``source``
-    says: see :func:`code_project`), then write the coding, the graph in every format
-    (and its picture when matplotlib, the ``plot`` extra, is installed) and the matrices
-    into ``outdir``. ``where`` keeps the documents with those front-matter values in the
-    graph and the matrices (see ``qualcode.graph.select_where``).
+    says: see :func:`code_project`; incrementally with a ``store``), then write the coding,
+    the graph in every format (and its picture when matplotlib, the ``plot`` extra, is
+    installed) and the matrices into ``outdir``. ``where`` keeps the documents with those
+    front-matter values in the graph and the matrices (see ``qualcode.graph.select_where``).
 
     The outputs are checked against the inputs before any work, and all files are
     written to temporary names and moved into place only when every one succeeded, so a
@@ -248,7 +284,7 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         raise QualcodeError(Problem(str(outdir), "is a file, not a folder: give a folder for the outputs of run"))
     check_outputs([outdir / name for name in RUN_FILES], [codebook], corpus=corpus)
     result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
-                          source=source, skip_unreadable=skip_unreadable)
+                          source=source, skip_unreadable=skip_unreadable, store=store)
     files = []
     from .export import export_all
 

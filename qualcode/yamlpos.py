@@ -51,6 +51,9 @@ class Located:
     value: Any
     positions: dict[tuple, tuple[int, int]]
     value_positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    scalars: dict[tuple, yaml.ScalarNode] = field(default_factory=dict)  # of string values, to locate characters
+    text: str = ""
+    line_offset: int = 0
 
     def where(self, path: tuple, *, value: bool = False) -> tuple[int, int]:
         """The position of ``path`` (its value's with ``value=True``), or of its nearest written ancestor."""
@@ -60,6 +63,19 @@ class Located:
         while path not in self.positions and path:
             path = path[:-1]
         return self.positions.get(path, (1, 1))
+
+    def where_char(self, path: tuple, index: int) -> tuple[int, int]:
+        """The position in the file of character ``index`` of the string at ``path``, as
+        written (quotes, escapes and block indentation accounted for); ``where(path)``
+        when the string cannot be followed."""
+        node = self.scalars.get(path)
+        if node is None or not isinstance(node.value, str) or not 0 <= index <= len(node.value):
+            return self.where(path, value=True)
+        offset = _source_offset(self.text, node, index)
+        if offset is None:
+            return self.where(path, value=True)
+        line = self.text.count("\n", 0, offset)
+        return line + 1 + self.line_offset, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
 
 
 _SHORT = reprlib.Repr()
@@ -118,7 +134,8 @@ def load_located(text: str, filename: str, *, line_offset: int = 0,
         value = builder.build(node, ())
     except _Stop:
         return None, builder.problems
-    return Located(value, builder.positions, builder.value_positions), builder.problems
+    return Located(value, builder.positions, builder.value_positions, builder.scalars, text, line_offset), \
+        builder.problems
 
 
 class _TooDeep(Exception):
@@ -168,6 +185,7 @@ class _Builder:
         self.file, self.offset, self.limits = filename, line_offset, limits
         self.positions: dict[tuple, tuple[int, int]] = {}
         self.value_positions: dict[tuple, tuple[int, int]] = {}
+        self.scalars: dict[tuple, yaml.ScalarNode] = {}
         self.problems: list[Problem] = []
         self.constructor = SafeConstructor()
 
@@ -215,6 +233,7 @@ class _Builder:
                                      "are read")
             return None
         if node.tag in (_STR, _VALUE):
+            self.scalars[path] = node
             found = _SURROGATE.search(value)
             if found:
                 self.problem(node, path, f"{excerpt(value)} holds U+{ord(found.group()):04X}, half of a UTF-16 "
@@ -293,3 +312,47 @@ def _dotted(path: tuple) -> str:
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
+
+
+_ESCAPE_LENGTHS = {"x": 4, "u": 6, "U": 10}  # source characters of a \\x, \\u, \\U escape
+
+
+def _source_offset(text: str, node: yaml.ScalarNode, index: int) -> int | None:
+    """The offset in ``text`` of character ``index`` of ``node``'s value, by walking the
+    scalar as written next to its value; None where the two do not line up (folded
+    lines, unusual escapes)."""
+    value, style, pos = node.value, node.style, node.start_mark.index
+    if text[pos:pos + 1] != (style or text[pos:pos + 1]):
+        return None
+    if style in ("|", ">"):
+        pos = text.find("\n", pos) + 1  # the content starts on the line after the indicator
+        if pos == 0:
+            return None
+        while text[pos:pos + 1] == " " and value[:1] != " ":
+            pos += 1  # block indentation
+    elif style in ("'", '"'):
+        pos += 1
+    i = 0
+    while i < index:
+        if pos >= len(text):
+            return None
+        c = text[pos]
+        if style == "'" and text.startswith("''", pos):
+            step = 2
+        elif style == '"' and c == "\\":
+            step = _ESCAPE_LENGTHS.get(text[pos + 1:pos + 2], 2)
+        elif c == "\n":
+            if style not in ("|", ">") or value[i] != "\n":
+                return None  # a folded line break: the columns no longer line up
+            step = 1
+            while text[pos + step:pos + step + 1] == " " and value[i + 1:i + 2] != " ":
+                step += 1  # block indentation
+        elif c != value[i]:
+            return None
+        else:
+            step = 1
+        pos += step
+        i += 1
+    if style in ("|", ">") and text[pos:pos + 1] == "\n":
+        return None
+    return pos

@@ -15,7 +15,7 @@ from conftest import ROOT
 
 from qualcode.cli import build_parser, main
 
-COMMANDS = ["code", "check", "graph", "matrix", "run"]
+COMMANDS = ["code", "check", "graph", "matrix", "run", "segments", "kwic", "stats", "diff"]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -78,7 +78,7 @@ def test_cli_code_to_stdout(project):
     (lambda p: (p / "corpus" / "fm.md").write_text("---\ntitle: [x\n---\nT."), "fm.md:2:"),
     (lambda p: (p / "codebook.yaml").write_text("codes: [\n"), "codebook.yaml:2:1: invalid YAML"),
     (lambda p: (p / "codebook.yaml").write_text("codes:\n  - id: x\n    label: X\n    patterns: {regex: ['(']}\n"),
-     "codebook.yaml:4:24: codes.x.patterns.regex[0]: invalid regular expression"),
+     "codebook.yaml:4:25: codes.x.patterns.regex[0]: invalid regular expression"),
     (lambda p: [f.unlink() for f in (p / "corpus").iterdir()], "the corpus is empty"),
     (lambda p: (p / "codebook.yaml").unlink(), "codebook not found"),
 ])
@@ -285,7 +285,8 @@ def test_cli_file_size_limit_is_a_clear_error(project):
     out = run_limited(["code", "-o", "coding.jsonl"], project, 1000)
     assert out.returncode == 2 and "coding.jsonl: file too large: the file-size limit was reached" in out.stderr
     assert (project / "coding.jsonl").read_text() == "previous\n"
-    assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []
+    assert "warning: .qualcode/project.sqlite: cannot use the store" in out.stderr  # derived data: skipped
+    assert [p.name for p in project.iterdir() if p.name.startswith(".") and p.name != ".qualcode"] == []
 
 
 def test_cli_full_device_as_output(project):

@@ -56,8 +56,23 @@ def test_codebook_good_loads():
      "codebook.yaml:10:5: codes.credit.parent: unknown parent 'finanse'; did you mean 'finance'?"),
     ("      terms: [loan]\n", "      terms: [loan, '']\n", "codebook.yaml:7:21: codes.finance.patterns.terms[1]: empty term"),
     ("      terms: [loan]\n", "      regex: ['(loan']\n",
-     "codebook.yaml:7:15: codes.finance.patterns.regex[0]: invalid regular expression '(loan': missing ), "
-     "unterminated subpattern at position 0"),
+     "codebook.yaml:7:16: codes.finance.patterns.regex[0]: invalid regular expression '(loan': missing ), "
+     "unterminated subpattern"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan, OP: '{5,1}'}]]\n",
+     "codebook.yaml:7:31: codes.finance.patterns.tokens[0][0].OP: invalid OP '{5,1}': the minimum 5 is larger than "
+     "the maximum 1; write {1,5}"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan, OP: '{2, 3}'}]]\n", "invalid OP '{2, 3}'"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan, OP: '{}'}]]\n", "invalid OP '{}'"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan}, {LENGTH: 100000000000000000000}]]\n",
+     "codebook.yaml:7:33: codes.finance.patterns.tokens[0][1].LENGTH: LENGTH 100000000000000000000 is not a "
+     "possible token length"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan}, {LENGTH: -1}]]\n", "LENGTH -1 is not a possible"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan}, {LENGTH: {IN: [3, 18446744073709551616]}}]]\n",
+     "tokens[0][1].LENGTH.IN[1]: LENGTH 18446744073709551616 is not a possible token length"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan}, {LENGTH: 3.5}]]\n",
+     "LENGTH must be a whole number of characters, not 3.5"),
+    ("      terms: [loan]\n", "      tokens: [[{LEMMA: loan}, {LENGTH: {'>': 3, '~': 2}}]]\n",
+     "unknown operator '~' for LENGTH"),
     ("      terms: [loan]\n", "      regex: ['x*']\n", "matches the empty string"),
     ("      terms: [loan]\n", "      tokens: [[{POS: NOUN}]]\n", "codes.finance.patterns.tokens[0][0].POS: POS needs a trained pipeline"),
     ("      terms: [loan]\n", "      tokens: [[{LEMA: loan}]]\n", "unknown token attribute 'LEMA': did you mean 'LEMMA'?"),
@@ -158,3 +173,25 @@ def test_codebook_only_regular_files_are_read(tmp_path, make, message):
     with pytest.raises(CodebookError) as err:
         load_codebook(make(tmp_path))
     assert message in str(err.value)
+
+
+# The column of a regular expression error is that of the offending character as written
+# in the file, through YAML quoting, escapes and block scalars; the pattern is shown as
+# the user wrote it in the value, with single backslashes.
+@pytest.mark.parametrize("written, line, col, shown", [
+    ("regex: ['(loan']", 5, 16, "'(loan'"),
+    ("regex: ['\\bloan\\b(']", 5, 24, "'\\bloan\\b('"),
+    ('regex: ["\\\\bloan\\\\b("]', 5, 26, "'\\bloan\\b('"),
+    ("regex: ['it''s (']", 5, 22, "'it's ('"),
+    ('regex: ["caf\\u00e9 ("]', 5, 26, "'café ('"),
+    ("regex: \\b[a", 5, 16, "'\\b[a'"),
+    ("regex: ['  x(']", 5, 19, "'x('"),
+    ("regex:\n        - |\n          abc\n          d(e", 8, 12, "'abc\nd(e"),
+    ("tokens: [[{LOWER: {REGEX: 'ab('}}]]", 5, 36, "'ab('"),
+])
+def test_codebook_regex_error_column(written, line, col, shown):
+    text = f"codes:\n  - id: x\n    label: X\n    patterns:\n      {written}\n"
+    problems = _problems(text)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"codebook.yaml:{line}:{col}: "), problems
+    assert f"invalid regular expression {shown}" in problems[0]

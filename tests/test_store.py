@@ -1,0 +1,226 @@
+"""The project store: incremental coding identical to a full run, runs, schema versions, bad stores."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CODEBOOK = """\
+codes:
+  - id: finance
+    label: Finance
+    patterns:
+      terms: [loan, money]
+  - id: credit
+    label: Credit
+    parent: finance
+    patterns:
+      terms: [credit, bank]
+  - id: design
+    label: Design
+    patterns:
+      terms: [design]
+cases:
+  - id: puebla
+    name: Puebla
+    kind: state
+  - id: teziutlan
+    name: Teziutlán
+    kind: city
+    parent: puebla
+"""
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=300)
+
+
+@pytest.fixture()
+def project(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (corpus / "a.md").write_text("---\nkind: interview\ncases: [puebla]\n---\n# Notes\n\n"
+                                 "They took a loan from the bank. Design matters.\n")
+    (corpus / "b.txt").write_text("Firms in Teziutlán got credit.\n\nNo money was left.\n")
+    (corpus / "notes" / "c.md").write_text("---\nkind: field-notes\n---\nThe design of loans.\n")
+    (tmp_path / "codebook.yaml").write_text(CODEBOOK)
+    return tmp_path
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_store_incremental_run_is_byte_identical_to_a_full_run(tmp_path):
+    """The bundled study: a run after touching one document reuses the ten others and writes
+    exactly what a full run without the store writes, every output file."""
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    shutil.copy(ROOT / "codebook.yaml", tmp_path / "codebook.yaml")
+    first = run_cli("run", "-o", "first", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "recoded 11 of 11 documents (0 unchanged)" in first.stderr
+    doc = tmp_path / "corpus" / "interviews" / "puebla-garment.md"
+    doc.write_text(doc.read_text() + "\nThey asked the bank for a loan to buy new machines.\n")
+    again = run_cli("run", "-o", "incremental", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "recoded 1 of 11 documents (10 unchanged)" in again.stderr
+    full = run_cli("run", "--no-store", "-o", "full", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    incremental, complete = _outputs(tmp_path / "incremental"), _outputs(tmp_path / "full")
+    assert incremental.keys() == complete.keys() and {"coding.jsonl", "coding.csv", "graph.gexf"} <= incremental.keys()
+    for name in complete:
+        assert incremental[name] == complete[name], name
+    assert incremental["coding.jsonl"] != _outputs(tmp_path / "first")["coding.jsonl"]
+
+
+def test_store_codebook_change_recodes_everything_and_says_so(project):
+    assert run_cli("code", "-o", "one.jsonl", cwd=project).returncode == 0
+    book = project / "codebook.yaml"
+    book.write_text(book.read_text().replace("[design]", "[design, firm]"))
+    out = run_cli("code", "-o", "two.jsonl", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert "codebook changed: recoded 3 of 3 documents (0 unchanged)" in out.stderr
+    full = run_cli("code", "--no-store", "-o", "full.jsonl", cwd=project)
+    assert (project / "two.jsonl").read_bytes() == (project / "full.jsonl").read_bytes()
+
+
+def test_store_unchanged_rerun_recodes_nothing(project):
+    assert run_cli("code", "-o", "one.jsonl", cwd=project).returncode == 0
+    out = run_cli("code", "-o", "two.jsonl", cwd=project)
+    assert "recoded 0 of 3 documents (3 unchanged)" in out.stderr
+    assert (project / "one.jsonl").read_bytes() == (project / "two.jsonl").read_bytes()
+
+
+def test_store_lives_beside_the_codebook_and_is_ignored_by_git(project):
+    assert run_cli("code", "-o", "-", cwd=project).returncode == 0
+    store = project / ".qualcode" / "project.sqlite"
+    assert store.is_file()
+    assert (project / ".qualcode" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+@pytest.mark.parametrize("args, made", [(("--no-store",), False), (("--store", "elsewhere/s.sqlite"), True)])
+def test_store_options(project, args, made):
+    assert run_cli("code", "-o", "-", *args, cwd=project).returncode == 0
+    assert not (project / ".qualcode" / "project.sqlite").exists()
+    assert (project / "elsewhere" / "s.sqlite").exists() == made
+
+
+def test_store_tables_hold_documents_segments_codings_and_runs(project):
+    assert run_cli("code", "-o", "-", cwd=project).returncode == 0
+    db = sqlite3.connect(project / ".qualcode" / "project.sqlite")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+    docs = db.execute("SELECT id, kind, length(sha256) FROM documents ORDER BY id").fetchall()
+    assert docs == [("a.md", "interview", 64), ("b.txt", "", 64), ("notes/c.md", "field-notes", 64)]
+    run = db.execute("SELECT qualcode_version, spacy_version, codebook, documents, recoded, finished > started "
+                     "FROM runs").fetchall()
+    assert run[0][2:] == ("codebook.yaml", 3, 3, 1) and run[0][0] and run[0][1]
+    codings = db.execute('SELECT doc_id, code, status, via, pattern, rule_file, rule_line, rule_col, text, line '
+                         "FROM codings WHERE doc_id = 'a.md' ORDER BY seq").fetchall()
+    assert codings == [
+        ("a.md", "finance", "applied", None, "term:loan", "codebook.yaml", 5, 15, "loan", 7),
+        ("a.md", "credit", "applied", None, "term:bank", "codebook.yaml", 10, 23, "bank", 7),
+        ("a.md", "design", "applied", None, "term:design", "codebook.yaml", 14, 15, "Design", 7),
+    ]
+    # every stored span reproduces its text from the file
+    text = (project / "corpus" / "b.txt").read_text()
+    for start, end, quoted in db.execute("SELECT start, \"end\", text FROM codings WHERE doc_id = 'b.txt' "
+                                         "AND status = 'applied'"):
+        assert text[start:end] == quoted
+    inherited = db.execute("SELECT code, via, text FROM codings WHERE status = 'inherited'").fetchall()
+    assert inherited == [("finance", "credit", "Firms in Teziutlán got credit.")]
+
+
+def test_store_accepts_codings_of_any_source(project):
+    from qualcode.model import Coding
+    from qualcode.store import open_store
+
+    assert run_cli("code", "-o", "-", cwd=project).returncode == 0
+    with open_store(project / ".qualcode" / "project.sqlite") as store:
+        run = store.last_run().id
+        coded = store.run_documents(run)["b.txt"]
+        with store.transaction():
+            store.add_codings([Coding("b.txt#2", "b.txt", 35, 40, "finance", "manual", "ana", note="cash"),
+                               Coding("b.txt#2", "b.txt", 35, 40, "design", "suggested", "model-x", confidence=0.4,
+                                      status="rejected", via="ana")], run_id=run, coded_id=coded,
+                              texts={"b.txt": "Firms in Teziutlán got credit.\n\nNo money was left.\n"})
+        rows = store.conn.execute("SELECT source, coder, status, confidence, note, text FROM codings "
+                                  "WHERE source != 'rule' ORDER BY id").fetchall()
+    assert rows == [("manual", "ana", "applied", None, "cash", "money"),
+                    ("suggested", "model-x", "rejected", 0.4, "", "money")]
+
+
+def test_store_interrupted_run_leaves_the_previous_state(project):
+    """A run is one transaction: an error while writing it leaves the store as it was."""
+    from qualcode.codebook import load_codebook
+    from qualcode.corpus import load_corpus
+    from qualcode.store import CodingKey, open_store
+
+    assert run_cli("code", "-o", "-", cwd=project).returncode == 0
+    path = project / ".qualcode" / "project.sqlite"
+    before = sqlite3.connect(path).execute("SELECT count(*) FROM codings").fetchone()
+    docs = load_corpus(project / "corpus")
+    with open_store(path) as store, pytest.raises(KeyError):
+        store.record_run(started="now", documents=docs, coded={"missing.md": []}, reused={},
+                         key=CodingKey("x", "y", "z"),
+                         codebook=load_codebook(project / "codebook.yaml").codebook, codebook_path="codebook.yaml",
+                         corpus="corpus", settings={})
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM codings").fetchone() == before
+
+
+def test_store_corrupt_file_is_rebuilt_with_a_warning(project):
+    assert run_cli("code", "-o", "good.jsonl", cwd=project).returncode == 0
+    store = project / ".qualcode" / "project.sqlite"
+    store.write_bytes(os.urandom(3000))
+    out = run_cli("code", "-o", "again.jsonl", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"warning: .*project\.sqlite: the store is not a readable SQLite database .* rebuilding",
+                     out.stderr)
+    assert "recoded 3 of 3 documents" in out.stderr
+    assert (project / "good.jsonl").read_bytes() == (project / "again.jsonl").read_bytes()
+    assert (project / ".qualcode" / "project.sqlite.corrupt").exists()
+
+
+@pytest.mark.parametrize("setup, message", [
+    ("PRAGMA user_version = 99", r"schema version 99, newer than this qualcode \(1\) knows: upgrade qualcode"),
+    ("CREATE TABLE other (x)", r"not a qualcode store"),
+])
+def test_store_unknown_schema_is_refused(project, setup, message):
+    path = project / ".qualcode" / "project.sqlite"
+    path.parent.mkdir()
+    db = sqlite3.connect(path)
+    db.execute(setup)
+    db.commit()
+    db.close()
+    out = run_cli("code", "-o", "out.jsonl", cwd=project)
+    assert out.returncode == 2
+    assert re.search(message, out.stderr), out.stderr
+    assert "Traceback" not in out.stderr and not (project / "out.jsonl").exists()
+
+
+def test_store_readme_tables_and_queries_run_on_a_real_store(project):
+    """The README's "Project store" section: every table it lists exists, and its example
+    SQL queries run and return rows."""
+    assert run_cli("code", "-o", "-", cwd=project).returncode == 0
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Project store", 1)[1].split("\n## ", 1)[0]
+    db = sqlite3.connect(project / ".qualcode" / "project.sqlite")
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    listed = set(re.findall(r"^\| `(\w+)` \|", section, re.M))
+    assert listed and listed <= tables and {"documents", "segments", "codings", "runs"} <= listed
+    queries = re.findall(r"```sql\n(.*?)```", section, re.S)
+    assert len(queries) >= 2
+    for q in queries:
+        assert db.execute(q).fetchall(), q
