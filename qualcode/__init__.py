@@ -28,7 +28,8 @@ _EXPORTS = {
     "build_graph": "graph", "write_graph": "export", "export_all": "export",
     "Document": "model", "Segment": "model", "CodedSegment": "model", "Match": "model", "Code": "model",
     "Case": "model", "Codebook": "model", "Coding": "model", "Rule": "model",
-    "load_manual": "manual", "locate": "locate", "combine": "codings", "rule_codings": "codings",
+    "load_manual": "manual", "load_sample": "manual", "locate": "locate", "combine": "codings",
+    "rule_codings": "codings",
     "QualcodeError": "errors", "CodebookError": "errors", "CorpusError": "errors", "Problem": "errors",
 }
 __all__ = sorted(_EXPORTS)

@@ -116,12 +116,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=MATRICES, default="theme-theme", help="which matrix (default: theme-theme)")
     p.add_argument("-o", "--output", default="-", metavar="FILE.csv", help="output file, or - (default)")
 
+    p = command("agree", cmd_agree, "Agreement of the automatic coding with human coders, or between coders: per code "
+                                    "and overall, with bootstrap intervals and every disagreement.")
+    p.add_argument("coders", nargs="*", default=[DEFAULT_CODINGS], metavar="FILE",
+                   help="coder files (manual coding files, the agreement CSV, REFI-QDA .qdpx projects) or folders "
+                        "of them (default: codings)")
+    p.add_argument("--corpus", default="corpus", help="the corpus folder or file (default: corpus)")
+    p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
+    p.add_argument("--no-rules", action="store_true", help="compare the coders with each other only, without the "
+                                                          "automatic coding")
+    p.add_argument("--coder", action="append", default=[], metavar="NAME",
+                   help="only this coder (repeat for several; default: every coder in the files)")
+    p.add_argument("--codes", default=None, help="codes to compare, comma-separated (default: those at least two "
+                                                  "raters use on the units read)")
+    p.add_argument("--unit", choices=("segment", "paragraph", "document"), default="segment",
+                   help="the unit of agreement (default: segment)")
+    p.add_argument("--reference", default=None, metavar="RATER",
+                   help="the rater taken as right for precision, recall and F1 (default: the first coder by name; "
+                        "'rules' is the automatic coding)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples of units (default: 1000; 0: none)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (default: 0.95)")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default: text)")
+    p.add_argument("--table", choices=("codes", "disagreements"), default="codes",
+                   help="with --format csv: the figures per code (default) or the disagreement list")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - (default)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
+    p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")
+    _skip_unreadable(p)
+
     p = command("run", cmd_run, "The main job: code the corpus and write the coding, the graph in every format and "
                                 "the matrices into one folder.")
     _inputs(p, coding=False)
     _graph_options(p)
     p.add_argument("-o", "--output", default="out", metavar="DIR", help="output folder (default: out)")
     _store_options(p)
+
+    p = command("export", cmd_export, "Export for other QDA software (REFI-QDA): OUTPUT.qdc writes the codebook, "
+                                      "OUTPUT.qdpx the coded project (ATLAS.ti, NVivo, MAXQDA, QualCoder).")
+    p.add_argument("output", metavar="OUTPUT.qdc|OUTPUT.qdpx", help="the file to write; its suffix picks what")
+    _inputs(p, coding=False)
+
+    p = command("import", cmd_import, "Import from other QDA software (REFI-QDA): a codebook (.qdc) into "
+                                      "codebook.yaml, or a hand-coded project (.qdpx) as coder files under codings/.")
+    p.add_argument("input", metavar="FILE.qdc|FILE.qdpx", help="the REFI-QDA codebook or project to read")
+    p.add_argument("--codebook", default="codebook.yaml",
+                   help="the codebook to merge codes into, or to create (default: codebook.yaml)")
+    p.add_argument("--corpus", default="corpus", help="the corpus folder the project's sources are matched to "
+                                                      "(default: corpus)")
+    p.add_argument("--codings", default=DEFAULT_CODINGS, metavar="DIR",
+                   help="folder for the imported coder files (default: codings)")
+    p.add_argument("--codes-only", action="store_true", help="from a .qdpx, merge only its codes into the codebook")
+    _skip_unreadable(p)
 
     p = command("segments", cmd_segments, "Retrieve coded segments from the project store: each passage with doc:line, "
                                           "its codes and who applied them.")
@@ -285,6 +331,21 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_agree(args: argparse.Namespace) -> int:
+    from .agree import agree, render
+    from .fileio import check_outputs, open_output
+
+    check_outputs([args.output], [args.codebook, *args.coders], corpus=args.corpus)
+    codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
+    result = agree(args.corpus, args.codebook, args.coders, rules=not args.no_rules, only=args.coder or None,
+                   codes=codes, unit=args.unit, reference=args.reference, resamples=args.resamples, seed=args.seed,
+                   confidence=args.confidence, model=args.model, jobs=args.jobs,
+                   skip_unreadable=args.skip_unreadable)
+    with open_output(args.output) as out:
+        out.write(render(result, args.format, args.table))
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .project import run_project
 
@@ -293,6 +354,52 @@ def cmd_run(args: argparse.Namespace) -> int:
         corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, where=where, **kw))
     _summary(args, report.result, [str(f) for f in report.files])
     return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .refi.project import export_refi
+
+    if args.jobs < 1:
+        raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
+    report = export_refi(args.output, args.corpus, args.codebook, codings=_codings_dir(args),
+                         source=args.source or "combined", jobs=args.jobs, model=args.model,
+                         skip_unreadable=args.skip_unreadable)
+    if not args.quiet:
+        if report.documents or report.codings:
+            print(f"exported {report.codes} codes, {report.documents} documents, {report.codings} codings by "
+                  f"{', '.join(report.coders)} -> {report.output}", file=sys.stderr)
+        else:
+            print(f"exported {report.codes} codes -> {report.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .refi.merge import CodebookImport
+    from .refi.project import import_refi
+
+    report = import_refi(args.input, args.corpus, args.codebook, args.codings, codes_only=args.codes_only,
+                         skip_unreadable=args.skip_unreadable)
+    if isinstance(report, CodebookImport):
+        verb = "created" if report.created else "merged into"
+        print(f"{verb} {report.output}: {len(report.added)} code(s) added, {len(report.left)} left as they were",
+              file=sys.stderr)
+        for name, cid in report.added:
+            print(f"  added: {cid} ({name!r})", file=sys.stderr)
+        for name, cid, why in report.left:
+            print(f"  left: {cid} ({name!r})" + (f": {why}; the codebook's is kept" if why else ""), file=sys.stderr)
+        return EXIT_OK
+    for out, n in report.files.items():
+        print(f"imported {n} coding(s) -> {out}", file=sys.stderr)
+    if report.automatic:
+        print(f"left out {report.automatic} coding(s) by 'qualcode', the codebook's rules: coding the corpus gives "
+              f"them", file=sys.stderr)
+    if not report.files:
+        print("imported no codings: the project has no coded text selections of matched sources", file=sys.stderr)
+    for u in report.unmatched:
+        print(f"warning: {args.input}: source {u.name!r} ({u.selections} selection(s)) matches no corpus document: "
+              f"{u.reason}", file=sys.stderr)
+    for s in report.imported.skipped:
+        print(f"warning: {args.input}: not imported: {s}", file=sys.stderr)
 
 
 def cmd_segments(args: argparse.Namespace) -> int:

@@ -11,17 +11,24 @@ codings:
     start: 1219                  # or code-point offsets, end exclusive
     end: 1229
     not: specialisation          # rejects the rule codings of this code on the passage
+seen:                            # passages read where no code applies (for qualcode agree)
+  - doc: interviews/puebla-garment.md
+    start: 0
+    end: 1219
 ```
 
 A CSV file has a header row with the columns ``doc``, ``quote``, ``start``, ``end``,
-``code``, ``not``, ``note`` (and optionally ``coder``). Every entry is checked against the
-codebook and the corpus, and every problem of every file is reported at once as
+``code``, ``not``, ``note`` (and optionally ``coder``); a row with neither ``code`` nor
+``not`` says the coder read that passage and no code applies (a ``seen`` passage). Every
+entry is checked against the codebook and the corpus, and every problem of every file is
+reported at once as
 ``codings/ana.yaml:LINE:COL: what is wrong``.
 """
 from __future__ import annotations
 
 import csv
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -32,11 +39,24 @@ from .yamlpos import load_located
 
 ENTRY_KEYS = ("doc", "quote", "start", "end", "code", "not", "note")
 CSV_KEYS = (*ENTRY_KEYS, "coder")
+SEEN_KEYS = ("doc", "quote", "start", "end", "note")
 SUFFIXES = (".yaml", ".yml", ".csv")
 
 
 class ManualCodingError(QualcodeError):
     """A manual codings file is invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A passage a coder read, whether or not they coded it: the sample agreement is computed
+    over. ``where`` is where it is written (``codings/ana.yaml:12:5``)."""
+
+    doc: str
+    start: int
+    end: int
+    coder: str
+    where: str
 
 
 def coding_files(folder: str | Path) -> list[Path]:
@@ -53,34 +73,51 @@ def load_manual(folder: str | Path, documents: Sequence[Document], codebook: Cod
     if not folder.is_dir():
         raise ManualCodingError(Problem(str(folder), "codings folder not found (give it with --codings, "
                                                      "or --codings '' for none)"))
+    return load_sample(coding_files(folder), documents, codebook)[0]
+
+
+def load_sample(paths: Sequence[str | Path], documents: Sequence[Document],
+                codebook: Codebook) -> tuple[list[Coding], list[Seen]]:
+    """The manual codings of coder files and the passages their coders read without coding
+    (``seen:`` in YAML, CSV rows with neither ``code`` nor ``not``). Raises
+    ManualCodingError with every problem of every file."""
     docs = {d.id: d for d in documents}
     problems: list[Problem] = []
     out: list[Coding] = []
-    for path in coding_files(folder):
-        codings, found = read_coder_file(path, docs, codebook)
-        out.extend(codings)
-        problems.extend(found)
+    seen: list[Seen] = []
+    for path in paths:
+        reader = _read(Path(path), docs, codebook)
+        out.extend(reader.codings)
+        seen.extend(reader.seen)
+        problems.extend(sorted(reader.problems, key=lambda p: (p.line, p.col, p.message)))
     if problems:
         raise ManualCodingError(problems)
-    return out
+    return out, seen
 
 
 def read_coder_file(path: Path, documents: Mapping[str, Document],
                     codebook: Codebook) -> tuple[list[Coding], list[Problem]]:
     """One coder's file: its codings and every problem found in it."""
+    reader = _read(path, documents, codebook)
+    return reader.codings, sorted(reader.problems, key=lambda p: (p.line, p.col, p.message))
+
+
+def _read(path: Path, documents: Mapping[str, Document], codebook: Codebook) -> "_Entries":
     name = str(path)
+    reader = _Entries(name, path.stem, documents, codebook)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        return [], [Problem(name, f"not UTF-8: byte offset {err.start} cannot be decoded")]
+        reader.problems.append(Problem(name, f"not UTF-8: byte offset {err.start} cannot be decoded"))
+        return reader
     except OSError as err:
-        return [], [Problem(name, f"cannot read the codings file: {err.strerror or err}")]
-    reader = _Entries(name, path.stem, documents, codebook)
+        reader.problems.append(Problem(name, f"cannot read the codings file: {err.strerror or err}"))
+        return reader
     if path.suffix.lower() == ".csv":
         reader.read_csv(text)
     else:
         reader.read_yaml(text)
-    return reader.codings, sorted(reader.problems, key=lambda p: (p.line, p.col, p.message))
+    return reader
 
 
 class _Entries:
@@ -89,6 +126,7 @@ class _Entries:
     def __init__(self, name: str, coder: str, documents: Mapping[str, Document], codebook: Codebook):
         self.name, self.coder, self.documents, self.codebook = name, coder, documents, codebook
         self.codings: list[Coding] = []
+        self.seen: list[Seen] = []
         self.problems: list[Problem] = []
         self._seen: dict[tuple, int] = {}
 
@@ -103,31 +141,36 @@ class _Entries:
             return
         value, base = located.value, ()
         if isinstance(value, dict):
-            unknown = [k for k in value if k not in ("coder", "codings")]
+            unknown = [k for k in value if k not in ("coder", "codings", "seen")]
             for k in unknown:
-                self.problem(f"unknown key {k!r}{_suggest(k, ('coder', 'codings'))}; a codings file has "
-                             f"'coder' and 'codings'", located.where((k,)))
+                self.problem(f"unknown key {k!r}{_suggest(k, ('coder', 'codings', 'seen'))}; a codings file has "
+                             f"'coder', 'codings' and 'seen'", located.where((k,)))
             if "coder" in value:
                 coder = value["coder"]
                 if not isinstance(coder, str) or not coder.strip():
                     self.problem("'coder' must be a name", located.where(("coder",)), "coder")
                 else:
                     self.coder = coder.strip()
+            self.entries(value.get("seen"), ("seen",), located, seen=True)
             value, base = value.get("codings"), ("codings",)
+        self.entries(value, base, located)
+
+    def entries(self, value: Any, base: tuple, located: Any, seen: bool = False) -> None:
+        name = base[0] if base else "codings"
         if value is None:
             return
         if not isinstance(value, list):
-            self.problem("'codings' must be a list of entries (- doc: ..., quote: ..., code: ...)",
-                         located.where(base), "codings")
+            what = "doc: ..., quote: ..." if seen else "doc: ..., quote: ..., code: ..."
+            self.problem(f"{name!r} must be a list of entries (- {what})", located.where(base), name)
             return
         for i, entry in enumerate(value):
             path = (*base, i)
-            key = f"codings[{i}]"
+            key = f"{name}[{i}]"
             if not isinstance(entry, dict):
-                self.problem("an entry must be a mapping with doc, quote (or start and end) and code (or not)",
-                             located.where(path), key)
+                what = "doc and quote (or start and end)" + ("" if seen else " and code (or not)")
+                self.problem(f"an entry must be a mapping with {what}", located.where(path), key)
                 continue
-            self.entry(entry, lambda k, p=path: located.where((*p, k) if k else p), key)
+            self.entry(entry, lambda k, p=path: located.where((*p, k) if k else p), key, seen=seen)
 
     def read_csv(self, text: str) -> None:
         rows = csv.reader(text.splitlines(keepends=True))
@@ -154,30 +197,36 @@ class _Entries:
                     if k in entry:
                         entry[k] = _int(entry[k])
                 coder = entry.pop("coder", None)
-                self.entry(entry, lambda k, first=first: (first, 1), f"row {first}", coder=coder)
+                self.entry(entry, lambda k, first=first: (first, 1), f"row {first}", coder=coder,
+                           seen="code" not in entry and "not" not in entry and "doc" in entry)
         except csv.Error as err:
             self.problem(f"invalid CSV: {err}", (rows.line_num, 1))
 
     # -- one entry -----------------------------------------------------------------------
-    def entry(self, entry: dict[str, Any], where: Any, key: str, coder: str | None = None) -> None:
+    def entry(self, entry: dict[str, Any], where: Any, key: str, coder: str | None = None,
+              seen: bool = False) -> None:
         ok = True
+        keys = SEEN_KEYS if seen else ENTRY_KEYS
         for k in entry:
-            if k not in ENTRY_KEYS:
-                self.problem(f"unknown key {k!r}{_suggest(str(k), ENTRY_KEYS)}", where(k), key)
+            if k not in keys:
+                self.problem(f"unknown key {k!r}{_suggest(str(k), keys)}", where(k), key)
                 ok = False
         document = self._document(entry, where, key)
-        code, rejects = self._code(entry, where, key)
+        code, rejects = (None, False) if seen else self._code(entry, where, key)
         note = entry.get("note", "")
         if not isinstance(note, str):
             self.problem("'note' must be text", where("note"), key)
             ok = False
-        if document is None or code is None or not ok:
+        if document is None or (code is None and not seen) or not ok:
             return
         found = self._span(entry, document, where, key)
         if found is None:
             return
         start, end, line, at = found
         coder = coder or self.coder
+        if seen:
+            self.seen.append(Seen(document.id, start, end, coder, f"{self.name}:{at[0]}:{at[1]}"))
+            return
         status = "rejected" if rejects else "applied"
         dup = (document.id, start, end, code, status, coder)
         if dup in self._seen:

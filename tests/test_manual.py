@@ -105,3 +105,32 @@ def test_manual_bad_files(tmp_path, text, message):
 def test_manual_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ManualCodingError, match="codings folder not found"):
         load_manual(tmp_path / "nowhere", DOCS, CODEBOOK)
+
+
+def test_manual_seen_passages_from_yaml_and_csv(tmp_path):
+    from qualcode.manual import Seen, load_sample
+
+    folder = write(tmp_path / "codings", "ana.yaml",
+                   "codings:\n  - {doc: interviews/a.md, quote: they took a loan, code: finance}\n"
+                   "seen:\n  - {doc: interviews/a.md, quote: Design matters. Design matters.}\n")
+    write(folder, "ben.csv", "doc,start,end,code,coder\ninterviews/b.txt,0,5,,ben\n")
+    codings, seen = load_sample([folder / "ana.yaml", folder / "ben.csv"], DOCS, CODEBOOK)
+    assert [c.code for c in codings] == ["finance"]
+    docs = {d.id: d for d in DOCS}
+    assert [(s.coder, docs[s.doc].text[s.start:s.end], s.where) for s in seen] == [
+        ("ana", "Design matters. Design matters.", f"{folder}/ana.yaml:4:5"),
+        ("ben", "Firms", f"{folder}/ben.csv:2:1")]
+    assert all(isinstance(s, Seen) for s in seen)
+    assert load_manual(folder, DOCS, CODEBOOK) == codings  # coding ignores what was only read
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seen:\n  - {doc: interviews/a.md, quote: They took, code: finance}\n", "seen[0]: unknown key 'code'"),
+    ("seen: {doc: interviews/a.md}\n", "'seen' must be a list of entries"),
+    ("seen:\n  - {doc: interviews/a.md}\n", "seen[0]: give the passage"),
+])
+def test_manual_bad_seen_entries(tmp_path, text, message):
+    folder = write(tmp_path / "codings", "ana.yaml", text)
+    with pytest.raises(ManualCodingError) as err:
+        load_manual(folder, DOCS, CODEBOOK)
+    assert message in str(err.value)
