@@ -296,3 +296,35 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
                                 where=where))
     return RunReport(result, files)
+
+
+DEFAULT_CLAIMS = "claims.yaml"
+
+
+@dataclass(slots=True)
+class ClaimsStudy:
+    """A coded corpus with its claims linked and an evidence index built (see ``qualcode.evidence``)."""
+
+    result: CodingResult
+    claims: list  # qualcode.claims.Claim, linked
+    index: object  # qualcode.evidence.EvidenceIndex
+
+
+def study_claims(result: CodingResult, claims: str | Path = DEFAULT_CLAIMS) -> ClaimsStudy:
+    """The claims of ``claims`` checked against a coded corpus, linked to its codings
+    (themes and cases with provenance), with the evidence index built."""
+    from .claims import Coded, link_claims, load_claims
+    from .evidence import EvidenceIndex
+
+    book = result.codebook.codebook
+    loaded = load_claims(claims, result.documents, book)
+    coded = Coded(result.segments, result.codings, book, result.documents)
+    return ClaimsStudy(result, link_claims(loaded, coded), EvidenceIndex(coded))
+
+
+def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
+                   claims: str | Path = DEFAULT_CLAIMS, **options: object) -> ClaimsStudy:
+    """Code the corpus (:func:`code_project` with ``options``) and :func:`study_claims`."""
+    if not Path(claims).exists():
+        raise QualcodeError(Problem(str(claims), "claims file not found: give it with --claims FILE"))
+    return study_claims(code_project(corpus, codebook, **options), claims)  # type: ignore[arg-type]
