@@ -18,7 +18,8 @@ from . import __version__
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, QualcodeError
 
 UNITS = ("sentence", "paragraph", "section", "document")
-MATRICES = ("theme-theme", "theme-case", "theme-document")
+MATRICES = ("theme-theme", "theme-case", "theme-document", "claim-case", "claim-theme")
+CLAIM_MATRICES = ("claim-case", "claim-theme")
 SOURCES = ("rule", "manual", "combined")  # qualcode.codings.SOURCES, without importing it
 DEFAULT_CODINGS = "codings"
 EPILOG = "exit codes: 0 ok, 1 internal error, 2 bad input (file:line:col: what is wrong)"
@@ -103,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these documents, comma-separated: document kinds (interview, paper) or id prefixes")
     p.add_argument("--include-nested", action="store_true",
                    help="keep theme-theme edges between a theme and its own parent or ancestor (left out by default)")
+    _claims_option(p, "add a node per claim of this claims file, linked to its cases and themes (default: none)")
+    p.add_argument("--with-evidence", action="store_true",
+                   help="with --claims: add each claim's anchors and evidence as segment nodes (doc, line, text)")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="output file; repeat for several formats (.svg and .png need qualcode[plot])")
 
@@ -110,13 +114,41 @@ def build_parser() -> argparse.ArgumentParser:
                                       "theme-document.")
     _inputs(p)
     _graph_options(p)
-    p.add_argument("--kind", choices=MATRICES, default="theme-theme", help="which matrix (default: theme-theme)")
+    p.add_argument("--kind", choices=MATRICES, default="theme-theme",
+                   help="which matrix (default: theme-theme); claim-case and claim-theme are the evidence map of "
+                        "the claims (see --claims)")
+    _claims_option(p, "the claims file, for --kind claim-case and claim-theme (default: claims.yaml beside the "
+                      "codebook)")
     p.add_argument("-o", "--output", default="-", metavar="FILE.csv", help="output file, or - (default)")
 
+    p = command("claims", cmd_claims, "List the claims of claims.yaml with their anchors, themes, cases and evidence "
+                                      "counts; --candidates lists the findings the paper marks, ready to adopt.")
+    _inputs(p, coding=False)
+    _claims_option(p, "the claims file (default: claims.yaml beside the codebook)")
+    p.add_argument("--candidates", action="store_true",
+                   help="list candidate claims instead: the paper's emphasised passages and lists of findings, with "
+                        "stable ids and a ready-to-paste claims.yaml entry")
+    p.add_argument("--format", choices=("text", "json", "yaml"), default="text",
+                   help="text (default), json for tools, yaml (with --candidates: the entries alone)")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - for standard output (default)")
+
+    p = command("trace", cmd_trace, "Trace one claim: its anchors with the matched words highlighted, the codes on "
+                                    "them and who applied each, its cases, then its evidence by stance.")
+    p.add_argument("claim_id", metavar="CLAIM_ID", help="the id of a claim in claims.yaml")
+    _inputs(p, coding=False)
+    _claims_option(p, "the claims file (default: claims.yaml beside the codebook)")
+    p.add_argument("--limit", type=int, default=10, help="related passages to show (default: 10)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text (default; coloured on a terminal), json for tools")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the text: auto (on a terminal, default), always, never")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - for standard output (default)")
+
     p = command("run", cmd_run, "The main job: code the corpus and write the coding, the graph in every format and "
-                                "the matrices into one folder.")
+                                "the matrices into one folder (and the claims outputs when there are claims).")
     _inputs(p, coding=False)
     _graph_options(p)
+    _claims_option(p, "the claims file (default: claims.yaml beside the codebook, when it exists; '' for none)")
     p.add_argument("-o", "--output", default="out", metavar="DIR", help="output folder (default: out)")
     _store_options(p)
 
@@ -200,6 +232,17 @@ def _inputs(p: argparse.ArgumentParser, *, coding: bool = True) -> None:
     _skip_unreadable(p)
 
 
+def _claims_option(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--claims", default=None, metavar="FILE", help=help)
+
+
+def _claims_path(args: argparse.Namespace) -> str:
+    """--claims, else claims.yaml beside the codebook."""
+    if args.claims:
+        return args.claims
+    return str(Path(args.codebook).parent / "claims.yaml")
+
+
 def _skip_unreadable(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-unreadable", action="store_true",
                    help="skip corpus files and folders that cannot be read (with a warning) instead of failing")
@@ -254,12 +297,18 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from .graph import build_graph
 
     _check_outputs(args, graph_outputs(args.output))
-    segments, codebook, documents = _coded(args)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
     docs = [d.strip() for d in args.docs.split(",") if d.strip()] if args.docs else None
+    if args.with_evidence and not args.claims:
+        raise QualcodeError("--with-evidence adds the claims' passages: give the claims with --claims FILE")
+    segments, codebook, documents, study = _coded_claims(args) if args.claims else (*_coded(args), None)
     graph = build_graph(segments, codebook, documents, unit=args.unit, roll_up=args.roll_up,
                         min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=docs,
                         where=_where(args.where), include_nested=args.include_nested)
+    if study is not None:
+        from .claim_map import add_claims
+
+        add_claims(graph, study.claims, study.index, with_evidence=args.with_evidence)
     with staged_outputs():  # all files or none
         for path in args.output:
             write_graph(graph, path)
@@ -274,6 +323,15 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     _check_outputs(args, [args.output])
     where = _where(args.where)
+    if args.kind in CLAIM_MATRICES:
+        from .claim_map import claim_matrix_rows
+        from .export.tables import csv_text, write_text
+
+        study = _coded_claims(args)[3]
+        write_text(csv_text(claim_matrix_rows(args.kind, study.claims, study.index)), args.output)
+        if not args.quiet and args.output != "-":
+            print(f"matrix {args.kind} -> {args.output}", file=sys.stderr)
+        return EXIT_OK
     segments, codebook, documents = _coded(args)
     write_matrix(args.kind, segments, codebook, documents, args.output, unit=args.unit, roll_up=args.roll_up,
                  where=where)
@@ -282,12 +340,87 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    from .fileio import open_output
+
+    _check_outputs(args, [args.output])
+    if args.candidates:
+        from .candidates import candidates_project, candidates_text, candidates_yaml
+
+        found = candidates_project(args.corpus, skip_unreadable=args.skip_unreadable)
+        if args.format == "json":
+            from dataclasses import asdict
+
+            from .claims_output import dumps
+
+            text = dumps({"candidates": [{**asdict(c), "yaml": c.yaml()} for c in found]})
+        else:
+            text = candidates_yaml(found) if args.format == "yaml" else candidates_text(found)
+    else:
+        if args.format == "yaml":
+            raise QualcodeError("--format yaml is for --candidates; use text or json")
+        study = _study(args)
+        from .claims_output import claims_records, claims_text, dumps
+
+        text = (dumps(claims_records(study.claims, study.index)) if args.format == "json"
+                else claims_text(study.claims, study.index, colour=_colour(args)))
+    with open_output(args.output) as out:
+        out.write(text)
+    return EXIT_OK
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from .claims import find_claim
+    from .fileio import open_output
+
+    _check_outputs(args, [args.output])
+    if args.limit < 0:
+        raise QualcodeError(f"--limit must be 0 or more, not {args.limit}")
+    study = _study(args)
+    from .claims_output import dumps, trace_record, trace_text
+    from .evidence import trace
+
+    find_claim(study.claims, args.claim_id, _claims_path(args))
+    t = trace(args.claim_id, study.claims, study.index, limit=args.limit, name=_claims_path(args))
+    text = dumps(trace_record(t, study.index)) if args.format == "json" else trace_text(
+        t, study.index, colour=_colour(args))
+    with open_output(args.output) as out:
+        out.write(text)
+    return EXIT_OK
+
+
+def _colour(args: argparse.Namespace) -> bool:
+    choice = getattr(args, "color", "auto")
+    if choice != "auto":
+        return choice == "always"
+    return args.output == "-" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _study(args: argparse.Namespace) -> Any:
+    """The coded corpus with the claims linked (--claims, else claims.yaml beside the codebook)."""
+    from .project import claims_project
+
+    return _code(args, lambda corpus, codebook, **kw: claims_project(corpus, codebook, _claims_path(args), **kw))
+
+
+def _coded_claims(args: argparse.Namespace) -> tuple[list, Any, dict, Any]:
+    """Like _coded (a coding file is refused: claims need the codings), with the claims study."""
+    if getattr(args, "coding", None):
+        raise QualcodeError("claims need the codings of the corpus, which a saved coding file (--coding) does not "
+                            "hold: leave out --coding")
+    study = _study(args)
+    r = study.result
+    return r.segments, r.codebook.codebook, {d.id: d for d in r.documents}, study
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .project import run_project
 
     where = _where(args.where)
+    claims = None if args.claims == "" else _claims_path(args)
     report = _code(args, lambda corpus, codebook, **kw: run_project(
-        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, where=where, **kw))
+        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, where=where, claims=claims,
+        claims_required=bool(args.claims), **kw))
     _summary(args, report.result, [str(f) for f in report.files])
     return EXIT_OK
 

@@ -265,12 +265,17 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
                 roll_up: str | None = None, where: dict[str, list[str]] | None = None, jobs: int = 1,
                 model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
                 source: str = "combined", skip_unreadable: bool = False,
-                store: str | Path | None = None) -> RunReport:
+                store: str | Path | None = None, claims: str | Path | None = None,
+                claims_required: bool = False) -> RunReport:
     """The main job: code the corpus (with the manual codings in ``codings``, as ``source``
     says: see :func:`code_project`; incrementally with a ``store``), then write the coding,
     the graph in every format (and its picture when matplotlib, the ``plot`` extra, is
     installed) and the matrices into ``outdir``. ``where`` keeps the documents with those
     front-matter values in the graph and the matrices (see ``qualcode.graph.select_where``).
+
+    When the claims file ``claims`` exists (it must when ``claims_required``), the claims
+    outputs are written too (:data:`CLAIMS_FILES`: every claim with its evidence as JSON,
+    the claim x case and claim x theme matrices, and the graph with claim nodes).
 
     The outputs are checked against the inputs before any work, and all files are
     written to temporary names and moved into place only when every one succeeded, so a
@@ -282,9 +287,15 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise QualcodeError(Problem(str(outdir), "is a file, not a folder: give a folder for the outputs of run"))
-    check_outputs([outdir / name for name in RUN_FILES], [codebook], corpus=corpus)
+    if claims is not None and not Path(claims).exists():
+        if claims_required:
+            raise QualcodeError(Problem(str(claims), "claims file not found"))
+        claims = None
+    names = RUN_FILES + (CLAIMS_FILES if claims is not None else ())
+    check_outputs([outdir / name for name in names], [codebook, claims], corpus=corpus)
     result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
                           source=source, skip_unreadable=skip_unreadable, store=store)
+    study = study_claims(result, claims) if claims is not None else None
     files = []
     from .export import export_all
 
@@ -295,7 +306,37 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         docs = {d.id: d for d in result.documents}
         files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
                                 where=where))
+        if study is not None:
+            files.extend(write_claims_outputs(study, outdir, unit=unit, roll_up=roll_up, where=where))
     return RunReport(result, files)
+
+
+CLAIMS_FILES = ("claims.json", "matrix-claim-case.csv", "matrix-claim-theme.csv", "graph-claims.gexf")
+
+
+def write_claims_outputs(study: ClaimsStudy, outdir: str | Path, *, unit: str = "paragraph",
+                         roll_up: str | None = None, where: dict[str, list[str]] | None = None) -> list[Path]:
+    """The claims outputs of ``qualcode run`` in ``outdir`` (:data:`CLAIMS_FILES`): ``claims.json``
+    (every claim's trace, as ``qualcode trace --format json``), the two claim matrices and
+    ``graph-claims.gexf`` (the theme graph with the claim nodes)."""
+    from .claim_map import add_claims, claim_matrix_rows
+    from .claims_output import dumps, trace_record
+    from .evidence import trace
+    from .export import write_graph
+    from .export.tables import csv_text, write_text
+    from .graph import build_graph
+
+    outdir = Path(outdir)
+    records = {"claims": [trace_record(trace(c.id, study.claims, study.index), study.index) for c in study.claims]}
+    write_text(dumps(records), outdir / "claims.json")
+    for kind in ("claim-case", "claim-theme"):
+        write_text(csv_text(claim_matrix_rows(kind, study.claims, study.index)), outdir / f"matrix-{kind}.csv")
+    r = study.result
+    G = build_graph(r.segments, r.codebook.codebook, {d.id: d for d in r.documents}, unit=unit,  # type: ignore[arg-type]
+                    roll_up=roll_up, where=where)
+    add_claims(G, study.claims, study.index)
+    write_graph(G, outdir / "graph-claims.gexf")
+    return [outdir / name for name in CLAIMS_FILES]
 
 
 DEFAULT_CLAIMS = "claims.yaml"
