@@ -69,8 +69,8 @@ class CodeLink:
 @dataclass(frozen=True, slots=True)
 class CaseLink:
     """A case of a passage or claim and where it comes from: ``named`` (the passage names
-    it: ``text``), ``front matter`` (the document's ``cases``), ``section`` (the enclosing
-    heading names it), ``declared`` (claims.yaml), ``anchor`` (a claim's case taken from
+    it: ``text``), ``segment`` (the segment holding the passage names it elsewhere),
+    ``front matter`` (the document's ``cases``), ``section`` (the enclosing heading names it), ``declared`` (claims.yaml), ``anchor`` (a claim's case taken from
     its anchors: ``where`` says which anchor and how)."""
 
     case: str
@@ -230,25 +230,23 @@ class _Reader:
             if not isinstance(entry, dict):
                 self.problem("a claim must be a mapping with id, statement and anchors", located.where(path), key)
                 continue
+            raw = entry.get("id")
+            if isinstance(raw, str) and raw.strip():
+                raw = raw.strip()
+                if raw in seen:
+                    self.problem(f"duplicate claim id {raw!r} (first at line {seen[raw]}): ids must be unique",
+                                 located.where((*path, "id"), value=True), f"claims[{raw}]")
+                    continue
+                seen[raw] = located.where((*path, "id"))[0]
             claim = self.claim(entry, path, key)
-            if claim is None:
-                continue
-            if claim.id in seen:
-                self.problem(f"duplicate claim id {claim.id!r} (first at line {seen[claim.id]}): ids must be unique",
-                             located.where((*path, "id"), value=True), key)
-                continue
-            seen[claim.id] = located.where((*path, "id"))[0]
-            self.claims.append(claim)
+            if claim is not None:
+                self.claims.append(claim)
 
     def where(self, path: tuple, value: bool = False) -> tuple[int, int]:
         return self.loc.where(path, value=value)
 
     def claim(self, entry: dict[str, Any], path: tuple, key: str) -> Claim | None:
         before = len(self.problems)
-        for k in entry:
-            if k not in CLAIM_KEYS:
-                self.problem(f"unknown key {k!r}{_suggest(str(k), CLAIM_KEYS)}; a claim has "
-                             f"{', '.join(CLAIM_KEYS)}", self.where((*path, k)), key)
         cid = entry.get("id")
         if not isinstance(cid, str) or not _ID.fullmatch(cid.strip()):
             self.problem("'id' must be a short name of letters, digits, '-', '_' or '.', e.g. small-numbers"
@@ -257,6 +255,10 @@ class _Reader:
         else:
             cid = cid.strip()
             key = f"claims[{cid}]"
+        for k in entry:
+            if k not in CLAIM_KEYS:
+                self.problem(f"unknown key {k!r}{_suggest(str(k), CLAIM_KEYS)}; a claim has "
+                             f"{', '.join(CLAIM_KEYS)}", self.where((*path, k)), key)
         statement = entry.get("statement")
         if not isinstance(statement, str) or not statement.strip():
             self.problem("'statement' must be the claim in a sentence" if "statement" in entry
@@ -445,6 +447,8 @@ class Coded:
             for m in s.case_matches:
                 if m.end > start and m.start < end and m.code not in named:
                     named[m.code] = CaseLink(m.code, "named", f'"{m.text}" ({m.pattern}, {m.rule})')
+                elif m.code not in context:  # named in the same segment, outside the passage
+                    context[m.code] = CaseLink(m.code, "segment", f'"{m.text}" in {s.segment.id}')
             for c in s.context_cases:
                 if c not in context:
                     if c in front:
