@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any, Iterable, Sequence
 
 from .claims import Anchor, CaseLink, Claim, CodeLink, ThemeLink, short_statement
-from .evidence import RELATED_NOTE, Evidence, EvidenceIndex, Trace, counts, evidence
+from .evidence import RELATED_NOTE, Evidence, EvidenceIndex, Trace
 from .pointers import Pointer
 
 BOLD, DIM, RESET, MARK = "\x1b[1m", "\x1b[2m", "\x1b[0m", "\x1b[1;33m"
@@ -68,9 +68,9 @@ def claims_records(claims: Sequence[Claim], index: EvidenceIndex) -> dict[str, A
     evidence counts by stance (and the documents the evidence comes from)."""
     items = []
     for c in claims:
-        found = evidence(c, index)
+        n, docs = index.summary(c)
         items.append({**claim_record(c), "anchors": [passage_record(a.passage) for a in c.anchors],
-                      "evidence": counts(found), "documents": len({e.passage.doc for e in found})})
+                      "evidence": n, "documents": docs})
     return {"claims": items, "note": RELATED_NOTE}
 
 
@@ -96,12 +96,13 @@ def claims_text(claims: Sequence[Claim], index: EvidenceIndex, *, colour: bool =
     """``qualcode claims``: one block per claim."""
     lines = []
     for c in claims:
-        n = counts(evidence(c, index))
+        n, docs = index.summary(c)
         lines.append(_c(c.id, BOLD, colour) + f"  {c.statement}")
         lines.append("  anchors: " + ", ".join(a.passage.location for a in c.anchors))
         lines.append("  themes:  " + (", ".join(f"{t.theme} ({t.provenance})" for t in c.themes) or "-"))
         lines.append("  cases:   " + (", ".join(f"{k.case} ({k.provenance})" for k in c.cases) or "-"))
-        lines.append("  evidence: " + ", ".join(_c(f"{n[s]} {s}", STANCE_COLOUR[s], colour) for s in n))
+        lines.append("  evidence: " + ", ".join(_c(f"{n[s]} {s}", STANCE_COLOUR[s], colour) for s in n)
+                     + f" in {docs} document(s)")
     lines.append("")
     lines.append(f"{len(claims)} claim(s); {RELATED_NOTE}")
     return "\n".join(lines) + "\n"
