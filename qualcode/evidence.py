@@ -191,9 +191,13 @@ class EvidenceIndex:
         t_share = np.round(shared_t[ids] / n_themes, 4) if n_themes else np.zeros(len(ids))
         c_share = np.round(shared_c[ids] / n_cases, 4) if n_cases else np.zeros(len(ids))
         total = np.round(t_share + c_share + sim, 4)
-        order = np.argsort(-total, kind="stable")  # ids are in corpus order: ties stay in document order
-        if limit is not None:
-            order = order[:limit]
+        if limit is not None and limit < len(total):
+            # the best ``limit`` (and every tie of the last) by partition, then sorted: linear, not n log n
+            cut = -np.partition(-total, limit - 1)[limit - 1] if limit > 0 else np.inf
+            keep = np.flatnonzero(total >= cut)
+            order = keep[np.argsort(-total[keep], kind="stable")][:limit]
+        else:
+            order = np.argsort(-total, kind="stable")  # ids are in corpus order: ties stay in document order
         return [(int(ids[k]), float(t_share[k]), float(c_share[k]), float(sim[k])) for k in order]
 
     def _shared(self, matrix: Any, ids: dict[str, int], wanted: Sequence[str]) -> Any:

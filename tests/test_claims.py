@@ -380,3 +380,23 @@ def test_cli_run_writes_claims_outputs(tmp_path):
     shutil.rmtree(out)
     assert run_cli("run", "-q", "-o", "out", cwd=tmp_path).returncode == 0
     assert not (out / "claims.json").exists()
+
+
+def test_evidence_bm25_matrix_equals_rank_bm25_scores(study):
+    """The sparse weight matrix gives rank-bm25's own BM25Okapi scores."""
+    import numpy as np
+
+    index = study.index
+    query = index._lemmatise("Banks would not lend to integradoras, so they relied on self-financing and credit")
+    ids = list(range(0, len(index.units), 7))
+    expected = index.bm25.get_batch_scores(query, ids)
+    assert np.allclose(index.similarity(query)[ids], expected) and max(expected) > 0
+
+
+@pytest.mark.parametrize("limit", [0, 1, 3, 10, None])
+def test_evidence_limit_keeps_the_best_in_order(study, limit):
+    claim = next(c for c in study.claims if c.id == "small-numbers")
+    everything = study.index.rank(claim, None)
+    assert study.index.rank(claim, limit) == (everything if limit is None else everything[:limit])
+    totals = [round(t + c + s, 4) for _, t, c, s in everything]
+    assert totals == sorted(totals, reverse=True)
