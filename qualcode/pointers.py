@@ -42,14 +42,19 @@ class Pointer:
 
 def resolve_pointers(segments: Sequence[CodedSegment], documents: Mapping[str, Document]) -> list[Pointer]:
     """Every source pointer in the documents' text (after the front matter), resolved."""
+    from .locate import line_of
+
     blocks = _Blocks(segments)
+    of_kind: dict[str, list[str]] = {}
+    for d in documents.values():
+        of_kind.setdefault(d.kind, []).append(d.id)
     out = []
     for doc in sorted(documents):
         document = documents[doc]
         text = document.text
         for m in POINTER.finditer(text, document.body_start):
-            target = _target(document, m.group("kind"), documents)
-            line = text.count("\n", 0, m.start()) + 1
+            target = _target(document, m.group("kind"), documents, of_kind)
+            line = line_of(text, m.start())
             base = Pointer(doc, m.start(), m.end(), line, m.group(0), target or "")
             if target is None:
                 out.append(_with(base, problem=f"no document to resolve [{m.group('kind')}: ...] to: give the note "
@@ -65,12 +70,13 @@ def _with(p: Pointer, **kw: object) -> Pointer:
     return replace(p, **kw)
 
 
-def _target(document: Document, kind: str, documents: Mapping[str, Document]) -> str | None:
+def _target(document: Document, kind: str, documents: Mapping[str, Document],
+            of_kind: Mapping[str, list[str]]) -> str | None:
     source = document.meta.get("source")
     if isinstance(source, dict) and isinstance(source.get("id"), str) and source["id"] in documents:
         return source["id"]
-    of_kind = [d for d in documents.values() if d.kind == kind]
-    return of_kind[0].id if len(of_kind) == 1 else None
+    found = of_kind.get(kind, [])
+    return found[0] if len(found) == 1 else None
 
 
 class _Blocks:
@@ -78,6 +84,7 @@ class _Blocks:
 
     def __init__(self, segments: Iterable[CodedSegment]):
         self.by_doc: dict[str, list[CodedSegment]] = {}
+        self._cache: dict[str, list[list[CodedSegment]]] = {}
         for s in segments:
             self.by_doc.setdefault(s.segment.doc, []).append(s)
 
@@ -110,7 +117,9 @@ class _Blocks:
         return _with(p, passages=passages)
 
     def _blocks(self, doc: str) -> list[list[CodedSegment]]:
-        out: list[list[CodedSegment]] = []
+        if doc in self._cache:
+            return self._cache[doc]
+        out: list[list[CodedSegment]] = self._cache.setdefault(doc, [])
         for s in self.by_doc.get(doc, []):
             if out and out[-1][0].segment.paragraph == s.segment.paragraph:
                 out[-1].append(s)
