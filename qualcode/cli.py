@@ -370,17 +370,15 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from .claims import find_claim
     from .fileio import open_output
 
     _check_outputs(args, [args.output])
     if args.limit < 0:
         raise QualcodeError(f"--limit must be 0 or more, not {args.limit}")
-    study = _study(args)
+    study = _study(args, claim_id=args.claim_id)
     from .claims_output import dumps, trace_record, trace_text
     from .evidence import trace
 
-    find_claim(study.claims, args.claim_id, _claims_path(args))
     t = trace(args.claim_id, study.claims, study.index, limit=args.limit, name=_claims_path(args))
     text = dumps(trace_record(t, study.index)) if args.format == "json" else trace_text(
         t, study.index, colour=_colour(args))
@@ -396,11 +394,12 @@ def _colour(args: argparse.Namespace) -> bool:
     return args.output == "-" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _study(args: argparse.Namespace) -> Any:
+def _study(args: argparse.Namespace, claim_id: str | None = None) -> Any:
     """The coded corpus with the claims linked (--claims, else claims.yaml beside the codebook)."""
     from .project import claims_project
 
-    return _code(args, lambda corpus, codebook, **kw: claims_project(corpus, codebook, _claims_path(args), **kw))
+    return _code(args, lambda corpus, codebook, **kw: claims_project(corpus, codebook, _claims_path(args),
+                                                                     claim_id=claim_id, **kw))
 
 
 def _coded_claims(args: argparse.Namespace) -> tuple[list, Any, dict, Any]:

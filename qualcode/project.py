@@ -364,8 +364,31 @@ def study_claims(result: CodingResult, claims: str | Path = DEFAULT_CLAIMS) -> C
 
 
 def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
-                   claims: str | Path = DEFAULT_CLAIMS, **options: object) -> ClaimsStudy:
-    """Code the corpus (:func:`code_project` with ``options``) and :func:`study_claims`."""
+                   claims: str | Path = DEFAULT_CLAIMS, *, claim_id: str | None = None,
+                   **options: object) -> ClaimsStudy:
+    """Code the corpus (:func:`code_project` with ``options``) and :func:`study_claims`.
+
+    The claims file (and ``claim_id``, when given, for a trace) is checked before the
+    coding starts, so a bad file fails at once."""
     if not Path(claims).exists():
         raise QualcodeError(Problem(str(claims), "claims file not found: give it with --claims FILE"))
+    check_claims(corpus, codebook, claims, claim_id=claim_id,
+                 skip_unreadable=bool(options.get("skip_unreadable", False)))
     return study_claims(code_project(corpus, codebook, **options), claims)  # type: ignore[arg-type]
+
+
+def check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *, claim_id: str | None = None,
+                 skip_unreadable: bool = False) -> None:
+    """Load the claims against the codebook and the corpus (no coding), and find ``claim_id``:
+    raises QualcodeError with every problem. Codebook and corpus problems are left to
+    :func:`code_project`, which reports them all."""
+    from .claims import find_claim, load_claims
+
+    try:
+        book = load_codebook(codebook).codebook
+        documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
+    except QualcodeError:
+        return
+    loaded = load_claims(claims, documents, book)
+    if claim_id is not None:
+        find_claim(loaded, claim_id, str(claims))

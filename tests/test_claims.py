@@ -184,6 +184,8 @@ def test_evidence_related_is_not_supporting_is_said(study):
 
     t = trace("small-numbers", study.claims, study.index)
     assert "related is not supporting" in trace_text(t, study.index)
+    coloured = trace_text(t, study.index, colour=True)
+    assert "\x1b[1;33m" in coloured and "\x1b[" not in trace_text(t, study.index)
     assert "related is not supporting" in claims_text(study.claims, study.index)
 
 
@@ -329,8 +331,6 @@ def test_cli_trace_text_json_and_unknown_id(tmp_path):
     assert "[[Furniture]]" in done.stdout or "[[crisis]]" in done.stdout  # matched words marked
     assert re.search(r"code crisis: term:crisis at codebook\.yaml:\d+:\d+", done.stdout)
     assert "supports (2)" in done.stdout and "qualifies (1)" in done.stdout
-    coloured = run_cli("trace", "crisis-origin", "-q", "--color", "always")
-    assert "\x1b[1;33m" in coloured.stdout
     js = json.loads(run_cli("trace", "banks-distrust", "-q", "--format", "json").stdout)
     related = js["evidence"]["related"]
     assert related and {"themes", "cases", "theme_share", "case_share", "similarity"} == set(related[0]["parts"])
