@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "counts; --candidates lists the findings the paper marks, ready to adopt.")
     _inputs(p, coding=False)
     _claims_option(p, "the claims file (default: claims.yaml beside the codebook)")
+    _store_options(p)
     p.add_argument("--candidates", action="store_true",
                    help="list candidate claims instead: the paper's emphasised passages and lists of findings, with "
                         "stable ids and a ready-to-paste claims.yaml entry")
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("claim_id", metavar="CLAIM_ID", help="the id of a claim in claims.yaml")
     _inputs(p, coding=False)
     _claims_option(p, "the claims file (default: claims.yaml beside the codebook)")
+    _store_options(p)
     p.add_argument("--limit", type=int, default=10, help="related passages to show (default: 10)")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="text (default; coloured on a terminal), json for tools")

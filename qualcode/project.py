@@ -293,6 +293,8 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         claims = None
     names = RUN_FILES + (CLAIMS_FILES if claims is not None else ())
     check_outputs([outdir / name for name in names], [codebook, claims], corpus=corpus)
+    if claims is not None:
+        check_claims(corpus, codebook, claims, skip_unreadable=skip_unreadable)
     result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
                           source=source, skip_unreadable=skip_unreadable, store=store)
     study = study_claims(result, claims) if claims is not None else None
