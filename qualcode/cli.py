@@ -150,8 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
                                       "documents with their coded passages, audit trail) to open from disk.")
     _inputs(p, coding=False)
     _graph_options(p)
+    _claims_option(p, "the claims file (default: claims.yaml beside the codebook, when it exists; '' for none)")
     p.add_argument("-o", "--output", default="report.html", metavar="FILE.html",
                    help="output file (default: report.html)")
+    _store_options(p)
 
     p = command("run", cmd_run, "The main job: code the corpus and write the coding, the graph in every format and "
                                 "the matrices into one folder (and the claims outputs when there are claims).")
@@ -427,8 +429,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     _check_outputs(args, [args.output])
     where = _where(args.where)
+    claims = None if args.claims == "" else _claims_path(args)
+    if args.claims and not Path(args.claims).exists():
+        raise QualcodeError(f"{args.claims}: claims file not found")
     result = _code(args, lambda corpus, codebook, **kw: report_project(
-        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, where=where, **kw))
+        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, where=where, claims=claims, **kw))
     _summary(args, result, [args.output] if args.output != "-" else [])
     return EXIT_OK
 

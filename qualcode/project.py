@@ -309,10 +309,11 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
             write_coding(result.segments, outdir / name, format=fmt)  # type: ignore[arg-type]
             files.append(outdir / name)
         docs = {d.id: d for d in result.documents}
-        from .report import write_report
+        from .report import report_claims, write_report
 
         files.append(write_report(result, outdir / "report.html", unit=unit, roll_up=roll_up, where=where,
-                                  codings=codings))
+                                  codings=codings, claims=report_claims(study) if study else (),
+                                  settings={"claims file": str(claims) if study else "none"}))
         files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
                                 where=where))
         if study is not None:

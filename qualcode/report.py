@@ -51,6 +51,7 @@ class Passage:
     line: int
     text: str
     note: str = ""
+    pointers: tuple[Passage, ...] = ()  # the passages a source pointer in it names (``[paper: "..."]``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,58 @@ class ReportClaim:
 def passage(document: Document, start: int, end: int, note: str = "") -> Passage:
     """The passage ``[start, end)`` of ``document`` with its 1-based line."""
     return Passage(document.id, start, end, document.text.count("\n", 0, start) + 1, document.text[start:end], note)
+
+
+def report_claims(study: Any, *, limit: int | None = None) -> list[ReportClaim]:
+    """The claims of a claims study (``qualcode.project.study_claims``) as the report shows
+    them: anchors with their source pointers resolved, themes and cases with provenance,
+    declared evidence by stance, then the related passages qualcode ranked (``limit`` per
+    claim, default ``qualcode.evidence.LIMIT``) with the score's parts."""
+    from .evidence import LIMIT, trace
+
+    docs = study.index.coded.documents
+
+    def pointed(pointers: Iterable[Any]) -> tuple[Passage, ...]:
+        return tuple(Passage(p.target, a, b, line, docs[p.target].text[a:b], f"named by the source pointer {p.text}")
+                     for p in pointers if p.target in docs for a, b, line in p.passages)
+
+    def view(p: Any, note: str, pointers: Iterable[Any]) -> Passage:
+        return Passage(p.doc, p.start, p.end, p.line, p.text, note, pointed(pointers))
+
+    out = []
+    for claim in study.claims:
+        t = trace(claim.id, study.claims, study.index, limit=LIMIT if limit is None else limit)
+        anchors = tuple(view(a.passage, "; ".join(x for x in (f"anchor at {a.where}", a.note) if x), ps)
+                        for a, ps in zip(claim.anchors, t.anchor_pointers))
+        evidence = {s: [view(e.passage, _evidence_note(e), e.pointers) for e in t.by_stance(s)] for s in STANCES}
+        themes = tuple((th.theme, " ".join(x for x in (th.provenance, th.where, f"by {th.by}" if th.by else "") if x))
+                       for th in claim.themes)
+        cases = tuple((c.case, " ".join(x for x in (c.provenance, c.where) if x)) for c in claim.cases)
+        out.append(ReportClaim(claim.id, claim.statement, anchors, themes, cases, evidence, claim.where))
+    return out
+
+
+def _evidence_note(e: Any) -> str:
+    """Why an evidence passage is there and who coded it."""
+    coders = ", ".join(e.coders) if getattr(e, "coders", ()) else ""
+    if e.declared:
+        bits = [f"declared {e.stance} at {e.where}" if e.where else f"declared {e.stance}", e.note]
+    else:
+        parts = e.parts
+        score = (f"score {e.score:.2f} = themes {parts.theme_share:.2f} + cases {parts.case_share:.2f} + "
+                 f"lemma similarity {parts.similarity:.2f}" if parts is not None and e.score is not None else "")
+        bits = [score, e.reason]
+    bits.append(f"coded by {coders}" if coders else "")
+    return "; ".join(b for b in bits if b)
+
+
+def study_of(result: CodingResult, claims: str | Path | None) -> Any:
+    """The claims study of ``claims`` over ``result``, or None when there is no claims file."""
+    if claims is None or not Path(claims).exists():
+        return None
+    from .project import study_claims
+
+    return study_claims(result, claims)
 
 
 def write_report(result: CodingResult, path: str | Path, *, claims: Sequence[ReportClaim] = (),
@@ -104,15 +157,23 @@ def render_report(result: CodingResult, *, claims: Sequence[ReportClaim] = (), u
 def report_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
                    output: str | Path = "report.html", *, unit: str = "paragraph", roll_up: str | None = None,
                    where: dict[str, list[str]] | None = None, codings: str | Path | None = None,
-                   claims: Sequence[ReportClaim] = (), **coding: Any) -> CodingResult:
+                   claims: str | Path | None = None, **coding: Any) -> CodingResult:
     """``qualcode report``: code the project (``coding`` are the options of
-    :func:`qualcode.project.code_project`) and write its evidence report to ``output``."""
+    :func:`qualcode.project.code_project`), link the claims of the file ``claims`` when it
+    exists, and write the evidence report to ``output``."""
     from .fileio import check_outputs
     from .project import code_project
 
-    check_outputs([output], [codebook], corpus=corpus)
+    check_outputs([output], [codebook, claims], corpus=corpus)
+    if claims is not None and Path(claims).exists():
+        from .project import check_claims
+
+        check_claims(corpus, codebook, claims, skip_unreadable=coding.get("skip_unreadable", False))
     result = code_project(corpus, codebook, codings=codings, **coding)
-    write_report(result, output, claims=claims, unit=unit, roll_up=roll_up, where=where, codings=codings)
+    study = study_of(result, claims)
+    write_report(result, output, claims=report_claims(study) if study else (), unit=unit, roll_up=roll_up,
+                 where=where, codings=codings,
+                 settings={"claims file": str(claims) if study else "none"})
     return result
 
 
@@ -185,6 +246,11 @@ class _Builder:
         for s in result.segments:
             self.by_doc[s.segment.doc].append(s)
         self.rules: dict[tuple[str, str, str, str], int] = {}
+        from .pointers import resolve_pointers
+
+        self.pointers: dict[str, list[Any]] = defaultdict(list)  # source pointers ([paper: "..."]) by document
+        for ptr in resolve_pointers(result.segments, {d.id: d for d in self.docs}):
+            self.pointers[ptr.doc].append(ptr)
 
     # -- names ------------------------------------------------------------------------------
     def code_label(self, code: str) -> str:
@@ -279,10 +345,8 @@ class _Builder:
     # -- claims -------------------------------------------------------------------------------
     def _claim(self, claim: ReportClaim) -> dict[str, Any]:
         def view(p: Passage, kind: str, k: int) -> dict[str, Any]:
-            return {"anchor": f"claim-{claim.id}-{kind}-{k}", "doc": p.doc, "doc_ix": self.doc_ix.get(p.doc, -1),
-                    "start": p.start, "end": p.end, "line": p.line, "note": p.note,
-                    "text": p.text if len(p.text) <= PASSAGE_TEXT_CHARS else p.text[:PASSAGE_TEXT_CHARS] + " …",
-                    "codes": self._codes_at(p)}
+            return {"anchor": f"claim-{claim.id}-{kind}-{k}", **self._passage(p), "codes": self._codes_at(p),
+                    "pointers": [self._passage(q) for q in p.pointers]}
 
         evidence = {stance: [view(p, stance, k) for k, p in enumerate(claim.evidence.get(stance, ()), 1)]
                     for stance in STANCES}
@@ -292,6 +356,11 @@ class _Builder:
                 "themes": [{"id": c, "label": self.code_label(c), "how": how} for c, how in claim.themes],
                 "cases": [{"id": c, "name": self.case_name(c), "how": how} for c, how in claim.cases],
                 "evidence": evidence, "documents": len(docs)}
+
+    def _passage(self, p: Passage) -> dict[str, Any]:
+        return {"doc": p.doc, "doc_ix": self.doc_ix.get(p.doc, -1), "start": p.start, "end": p.end, "line": p.line,
+                "note": p.note,
+                "text": p.text if len(p.text) <= PASSAGE_TEXT_CHARS else p.text[:PASSAGE_TEXT_CHARS] + " …"}
 
     def _codes_at(self, p: Passage) -> list[str]:
         segs = self.by_doc.get(p.doc, [])
@@ -315,8 +384,8 @@ class _Builder:
         return self.rules.setdefault((pattern, where, source, coder), len(self.rules))
 
     def _doc_data(self, doc: Document) -> dict[str, Any]:
-        """What the document view draws: the text, its coded or case-naming segments and
-        every match, as compact arrays (see templates/report.js)."""
+        """What the document view draws: the text, its coded or case-naming segments, every
+        match and the passages its source pointers name, as compact arrays (see templates/report.js)."""
         segs, matches = [], []
         for s in self.by_doc.get(doc.id, []):
             if not (s.codes or s.cases or s.context_cases):
@@ -328,8 +397,10 @@ class _Builder:
                            for m in s.matches if m.code in self.code_ix)
         meta = {k: v if isinstance(v, (str, int, float, bool)) or v is None else json.loads(json.dumps(v, default=str))
                 for k, v in doc.meta.items()}
+        pointers = [[p.start, p.end, self.doc_ix[p.target], a, b, line] for p in self.pointers.get(doc.id, ())
+                    if p.target in self.doc_ix for a, b, line in p.passages]
         return {"id": doc.id, "title": doc.title, "kind": doc.kind, "meta": meta, "body": doc.body_start,
-                "text": doc.text, "segs": segs, "m": matches}
+                "text": doc.text, "segs": segs, "m": matches, "p": pointers}
 
     def _index(self, claims: list[dict[str, Any]]) -> dict[str, Any]:
         """The small index the page reads at start: names, passages per code, and which

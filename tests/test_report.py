@@ -99,7 +99,7 @@ def test_report_matrix_and_cooccurrence_match_the_tally(tree, result):
     assert len(pairs) == len(t.pairs(min_count=1))
 
 
-def test_report_claim_with_anchors_and_evidence_by_stance(tree, claim):
+def test_report_claim_with_anchors_and_evidence_by_stance(tree, claim, result):
     art = tree.get_element_by_id("claim-self-financing")
     text = art.text_content()
     assert claim.statement in text and "claims.yaml:3:5" in text
@@ -109,7 +109,8 @@ def test_report_claim_with_anchors_and_evidence_by_stance(tree, claim):
                                                                        *claim.evidence["related"])]
     assert claim.anchors[0].text in text and "Self financing" in text
     anchor = art.xpath('.//blockquote[@id="claim-self-financing-anchor-1"]')[0]
-    assert "Cooperation · Finance · Self-financing" in anchor.text_content()  # the codes on the anchor
+    labels = [result.codebook.codebook.codes[c].label for c in ("cooperation", "finance", "self-financing")]
+    assert [c.text for c in anchor.xpath('.//span[@class="chip theme"]')] == labels  # the codes on the anchor
 
 
 def test_report_passage_links_point_at_exact_spans(tree, result, claim):

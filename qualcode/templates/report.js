@@ -55,14 +55,17 @@
       inM[m[0]] = (inM[m[0]] || 0) + 1;
       inM[m[1]] = (inM[m[1]] || 0) - 1;
     });
+    d.p.forEach(function (p) { cut(p[1]); });
     var hasTarget = start !== undefined && start >= 0 && start < end && end <= d.text.length;
     if (hasTarget) { cut(start); cut(end); }
     var points = Object.keys(cuts).map(Number).sort(function (a, b) { return a - b; });
     var segStarts = coded.map(function (s) { return s[0]; });
 
     view.textContent = "";
+    var bar = el("div", "doc-bar");  /* stays in sight while the text scrolls */
+    bar.appendChild(el("h3", null, d.title));
+    view.appendChild(bar);
     var head = el("div", "doc-head");
-    head.appendChild(el("h3", null, d.title));
     var meta = el("p", "meta", d.id + (d.kind ? " · " + d.kind : ""));
     head.appendChild(meta);
     var keys = Object.keys(d.meta).filter(function (k) { return k !== "title" && k !== "kind"; }).sort();
@@ -76,16 +79,19 @@
       head.appendChild(dl);
     }
     if (cameFrom) {
-      var back = el("a", "back", "← back to " + cameFrom.replace(/^claim-/, "claim "));
+      var from = /^claim-(.+)-(anchor|supports|contradicts|qualifies|related)-(\d+)$/.exec(cameFrom);
+      var back = el("a", "back", "← back to " + (from ? "claim " + from[1] + " (" + from[2] + " " + from[3] + ")"
+        : cameFrom.indexOf("code-") === 0 ? "the codebook"
+        : cameFrom.indexOf("doc/") === 0 ? INDEX.docs[Number(cameFrom.split("/")[1])] : cameFrom));
       back.href = "#" + cameFrom;
-      head.appendChild(back);
+      bar.appendChild(back);
     }
     var legend = el("p", "legend");
     legend.appendChild(el("mark", "coded", "coded passage"));
     legend.appendChild(document.createTextNode(" "));
     legend.appendChild(el("span", "m", "matched words"));
     legend.appendChild(document.createTextNode(" "));
-    legend.appendChild(el("span", "target", "the passage you followed"));
+    if (hasTarget) legend.appendChild(el("span", "target", "the passage you followed"));
     head.appendChild(legend);
     view.appendChild(head);
 
@@ -120,6 +126,14 @@
         if (!first) first = node;
       }
       (a < d.body && front ? front : body).appendChild(node);
+      d.p.forEach(function (p) {  /* a source pointer ends here: link to the passage it names */
+        if (p[1] !== b) return;
+        var ptr = el("a", "pointer-link", "→ " + INDEX.docs[p[2]] + ":" + p[5]);
+        ptr.href = "#doc/" + p[2] + "/" + p[3] + "/" + p[4];
+        ptr.dataset.from = "doc/" + docIx + "/" + p[0] + "/" + p[1];
+        ptr.title = "the passage this source pointer names";
+        body.appendChild(ptr);
+      });
     }
     view.appendChild(body);
     body.addEventListener("click", function (ev) {
@@ -252,7 +266,7 @@
 
   /* -- routing: #doc/N and #doc/N/START/END -------------------------------------------------- */
   document.addEventListener("click", function (ev) {
-    var a = ev.target.closest("a.passage-link");
+    var a = ev.target.closest("a.passage-link, a.pointer-link");
     if (a && a.dataset.from) cameFrom = a.dataset.from;
     else if (a === null && ev.target.closest("#doc-items a")) cameFrom = null;
   });
