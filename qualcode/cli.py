@@ -177,6 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="colour the text: auto (on a terminal, default), always, never")
     p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - for standard output (default)")
 
+    p = command("report", cmd_report, "Write the evidence report: one self-contained HTML file (codebook, matrices, "
+                                      "documents with their coded passages, audit trail) to open from disk.")
+    _inputs(p, coding=False)
+    _graph_options(p)
+    _claims_option(p, "the claims file (default: claims.yaml beside the codebook, when it exists; '' for none)")
+    p.add_argument("-o", "--output", default="report.html", metavar="FILE.html",
+                   help="output file (default: report.html)")
+    _store_options(p)
+
     p = command("run", cmd_run, "The main job: code the corpus and write the coding, the graph in every format and "
                                 "the matrices into one folder (and the claims outputs when there are claims).")
     _inputs(p, coding=False)
@@ -475,6 +484,21 @@ def _coded_claims(args: argparse.Namespace) -> tuple[list, Any, dict, Any]:
     study = _study(args)
     r = study.result
     return r.segments, r.codebook.codebook, {d.id: d for d in r.documents}, study
+
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_project
+
+    _check_outputs(args, [args.output])
+    where = _where(args.where)
+    claims = None if args.claims == "" else _claims_path(args)
+    if args.claims and not Path(args.claims).exists():
+        raise QualcodeError(f"{args.claims}: claims file not found")
+    result = _code(args, lambda corpus, codebook, **kw: report_project(
+        corpus, codebook, args.output, unit=args.unit, roll_up=args.roll_up, where=where, claims=claims, **kw))
+    _summary(args, result, [args.output] if args.output != "-" else [])
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:

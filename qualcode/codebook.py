@@ -70,6 +70,7 @@ class LoadedCodebook:
     patterns: list[PatternSpec]
     warnings: list[Problem] = field(default_factory=list)
     path: str = ""
+    header: dict[str, Any] = field(default_factory=dict)  # version, title, description as written (the report shows them)
 
 
 def load_codebook(path: str | Path) -> LoadedCodebook:
@@ -143,7 +144,8 @@ class _Checker:
         self.parents(cases, "cases")
         self.alias_clashes()
         book = Codebook({c.id: c for c, _ in codes}, {c.id: c for c, _ in cases}, self.file)
-        return LoadedCodebook(book, self.patterns, self.warnings, self.file)
+        header = {k: root[k] for k in ("version", "title", "description") if isinstance(root.get(k), (str, int, float))}
+        return LoadedCodebook(book, self.patterns, self.warnings, self.file, header)
 
     # -- structure -------------------------------------------------------------------------
     def unknown_keys(self, mapping: dict, path: tuple, allowed: tuple[str, ...]) -> None:

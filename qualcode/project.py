@@ -257,7 +257,8 @@ class RunReport:
 
 
 RUN_FILES = ("coding.jsonl", "coding.csv", "graph.gexf", "graph.graphml", "graph.json", "graph.nodes.csv",
-             "graph.edges.csv", "graph.svg", "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv")
+             "graph.edges.csv", "graph.svg", "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv",
+             "report.html")
 
 
 def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", outdir: str | Path = "out", *,
@@ -271,7 +272,13 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     says: see :func:`code_project`; incrementally with a ``store``), then write the coding,
     the graph in every format (and its picture when matplotlib, the ``plot`` extra, is
     installed) and the matrices into ``outdir``. ``where`` keeps the documents with those
-    front-matter values in the graph and the matrices (see ``qualcode.graph.select_where``).
+    front-matter values in the graph, the matrices and the report's tables (see
+    ``qualcode.graph.select_where``). The evidence report goes there too (``report.html``,
+    see ``qualcode.report``).
+
+    When the claims file ``claims`` exists (it must when ``claims_required``), the claims
+    outputs are written too (:data:`CLAIMS_FILES`: every claim with its evidence as JSON,
+    the claim x case and claim x theme matrices, and the graph with claim nodes).
 
     When the claims file ``claims`` exists (it must when ``claims_required``), the claims
     outputs are written too (:data:`CLAIMS_FILES`: every claim with its evidence as JSON,
@@ -306,6 +313,11 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
             write_coding(result.segments, outdir / name, format=fmt)  # type: ignore[arg-type]
             files.append(outdir / name)
         docs = {d.id: d for d in result.documents}
+        from .report import report_claims, write_report
+
+        files.append(write_report(result, outdir / "report.html", unit=unit, roll_up=roll_up, where=where,
+                                  codings=codings, claims=report_claims(study) if study else (),
+                                  settings={"claims file": str(claims) if study else "none"}))
         files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
                                 where=where))
         if study is not None:

@@ -15,7 +15,7 @@ from conftest import ROOT
 
 from qualcode.cli import build_parser, main
 
-COMMANDS = ["code", "check", "graph", "matrix", "run", "segments", "kwic", "stats", "diff"]
+COMMANDS = ["code", "check", "graph", "matrix", "report", "run", "segments", "kwic", "stats", "diff"]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -180,7 +180,8 @@ def test_cli_run_is_deterministic(project):
     assert run_cli("run", "-o", "out2", cwd=project).returncode == 0
     names = sorted(p.name for p in (project / "out1").iterdir())
     assert {"coding.jsonl", "coding.csv", "graph.gexf", "graph.graphml", "graph.json", "graph.nodes.csv",
-            "graph.edges.csv", "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv"} <= set(names)
+            "graph.edges.csv", "matrix-theme-theme.csv", "matrix-theme-case.csv", "matrix-theme-document.csv",
+            "report.html"} <= set(names)
     for name in names:
         assert (project / "out1" / name).read_bytes() == (project / "out2" / name).read_bytes(), name
 
