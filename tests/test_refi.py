@@ -183,12 +183,33 @@ def test_refi_every_sample_imports_or_gets_a_clear_message(name, tmp_path, book,
             assert c.source == "imported" and c.coder and texts[c.doc][c.start:c.end].strip()
         assert len(imported.sources) == len(docs)
         read_qdpx(path, [], None)  # no corpus: every source unmatched, no error
-    for args in (["import", str(path), "--codebook", str(tmp_path / "cb.yaml"), "--corpus", str(tmp_path)],
-                 ["import", str(path), "--codebook", str(ROOT / "codebook.yaml"), "--corpus", str(ROOT / "corpus"),
-                  "--codings", str(tmp_path / "codings")]):
-        assert main(args) in (0, 2)
-        err = capsys.readouterr().err
-        assert "internal error" not in err and "Traceback" not in err
+    # the workflow on the command line: import the project, merge its codes, import again
+    cb, corpus, codings = tmp_path / "cb.yaml", tmp_path / "corpus", tmp_path / "codings"
+    cb.write_text(SMALL_CODEBOOK, encoding="utf-8")
+    corpus.mkdir()
+    (corpus / "other.md").write_text("A document no project has.\n", encoding="utf-8")
+    for d in (_sample_docs(path) if path.suffix == ".qdpx" else []):
+        (corpus / d.id).write_text(d.text, encoding="utf-8")
+    base = ["--codebook", str(cb), "--corpus", str(corpus), "--codings", str(codings)]
+    first = main(["import", str(path), *base])
+    err = capsys.readouterr().err
+    assert first in (0, 2) and "internal error" not in err and "Traceback" not in err
+    if first == 2:
+        assert "is not in the codebook" in err and not codings.exists()
+        assert main(["import", str(path), "--codes-only", *base]) == 0
+        assert main(["import", str(path), *base]) == 0
+        capsys.readouterr()
+    if path.suffix == ".qdpx" and imported.codings:
+        from qualcode.manual import load_manual
+
+        book2 = load_codebook(cb).codebook
+        from qualcode.corpus import load_corpus
+
+        again = load_manual(codings, load_corpus(corpus), book2)  # the coder files read back
+        assert len(again) == len(imported.codings)
+
+
+SMALL_CODEBOOK = "codes:\n  - id: trust\n    label: Trust\n    patterns: {terms: [trust]}\n"
 
 
 @pytest.mark.parametrize(("name", "codings", "first"), [
@@ -394,13 +415,14 @@ def test_refi_bad_and_hostile_projects_get_one_clear_message_and_nothing_written
     before = sorted(p.name for p in tmp_path.rglob("*"))
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.md").write_text("Trust grew.", encoding="utf-8")
-    args = ["import", str(path), "--codebook", str(ROOT / "codebook.yaml"), "--corpus", str(tmp_path / "corpus"),
+    (tmp_path / "cb.yaml").write_text(SMALL_CODEBOOK, encoding="utf-8")
+    args = ["import", str(path), "--codebook", str(tmp_path / "cb.yaml"), "--corpus", str(tmp_path / "corpus"),
             "--codings", str(tmp_path / "codings")]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message.split("(")[0] in err and err.count("error:") >= 1 and "Traceback" not in err
     assert not (tmp_path / "codings").exists() and not (tmp_path / "evil.txt").exists()
-    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(before + ["corpus", "a.md"])
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(before + ["corpus", "a.md", "cb.yaml"])
 
 
 def test_refi_external_entities_read_no_file(tmp_path, capsys):
