@@ -453,3 +453,23 @@ def test_refi_entity_bomb_in_a_codebook_is_refused_fast(tmp_path):
 ])
 def test_refi_guids_read_braced_or_not(value, expected):
     assert guid_key(value) == expected
+
+
+@pytest.mark.parametrize("original", [
+    "codes:\n  - id: trust\n    label: Trust",                                   # no final line break
+    "codes:\n- id: trust\n  label: Trust\ncases: []\n",                           # items at column 0
+    "codes:\n    -   id: trust\n        label: Trust\n# trailing comment\n",       # wide indents, a comment
+    "codes:\n  - {id: trust, label: Trust}\n",                                    # a flow mapping item
+    "version: 1\r\ncodes:\r\n  - id: trust\r\n    label: Trust\r\ncases: []\r\n",  # CRLF
+])
+def test_refi_merge_inserts_codes_into_any_block_layout(original, tmp_path):
+    from qualcode.refi.merge import merged_text
+    from qualcode.refi.reader import RefiCode
+
+    codes = [RefiCode("g1", "Joy", "Being glad", "#ff0000"), RefiCode("g2", "Sub joy", parent="g1"),
+             RefiCode("g3", "TRUST")]
+    out, report = merged_text(original, codes, parse_codebook(original).codebook, "x.qdc")
+    book = parse_codebook(out).codebook
+    assert list(book.codes) == ["trust", "joy", "sub-joy"] and book.codes["sub-joy"].parent == "joy"
+    assert report.left == [("TRUST", "trust", "")]
+    assert out.startswith(original.rstrip("\r\n").split("cases")[0].rstrip("\r\n"))

@@ -203,7 +203,7 @@ class _Project:
             kind = local(src)
             if kind != "TextSource":
                 if kind:
-                    n = len(children(src, "PlainTextSelection")) + len([e for e in src if local(e).endswith("Selection")])
+                    n = len([e for e in src if local(e).endswith("Selection")])
                     result.skipped.append(f"{kind} {src.get('name') or src.get('guid')!r}: only text sources are "
                                           f"imported" + (f" ({n} selections)" if n else ""))
                 continue
@@ -282,6 +282,9 @@ class _Project:
                              sel)
                 continue
             a, b = to_doc(start, end)
+            if a >= b:
+                result.skipped.append(f"selection {sel.get('guid')} of {name!r}: only white space around the text")
+                continue
             for coding in children(sel, "Coding"):
                 ref = child(coding, "CodeRef")
                 target = guid_key(ref.get("targetGUID")) if ref is not None else None
