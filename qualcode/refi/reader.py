@@ -149,9 +149,13 @@ def code_map(codes: Sequence[RefiCode], codebook: Codebook | None) -> dict[str, 
     for cid, code in codebook.codes.items():
         for name in (code.label, cid):
             by_name.setdefault(_slugify(name), cid)
+    uses: dict[str, int] = {}
     for c in codes:
+        slug = _slugify(c.name)
+        uses[slug] = n = uses.get(slug, 0) + 1
+        again = f"{slug}-{n}" if n > 1 and f"{slug}-{n}" in codebook.codes else None  # a merge's second 'x'
         last = c.name.replace("\\", "/").rsplit("/", 1)[-1]
-        out[c.guid] = by_guid.get(c.guid) or by_name.get(_slugify(c.name)) or by_name.get(_slugify(last))
+        out[c.guid] = (by_guid.get(c.guid) or again or by_name.get(slug) or by_name.get(_slugify(last)))
     return out
 
 
