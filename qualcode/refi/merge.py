@@ -79,8 +79,8 @@ def merged_text(text: str, codes: Sequence[RefiCode], book: Codebook | None, sou
                 name: str = "codebook.yaml") -> tuple[str, CodebookImport]:
     """``text`` (a valid codebook, or "" for none) with the codes it lacks appended."""
     ids, report = _plan(codes, book)
-    new = [c for c in codes if c.guid in {g for g, cid in ids.items() if (c.name, cid) in report.added}]
     added = {cid for _, cid in report.added}
+    new = [c for c in codes if ids[c.guid] in added]
     if not text.strip():
         body = "".join(_entry(ids[c.guid], c, ids.get(c.parent) if c.parent else None, "  ", source)
                        for c in new)
@@ -102,13 +102,15 @@ def merged_text(text: str, codes: Sequence[RefiCode], book: Codebook | None, sou
         line_start = text.rfind("\n", 0, first.index) + 1
         dash = text.rfind("-", line_start, first.index)
         indent = " " * (dash - line_start)
-        end = codes_node.end_mark.index
-        at = end if end == 0 or text[end - 1] == "\n" else text.find("\n", end) + 1 or len(text)
-        if at == 0 and not text.endswith("\n"):
-            text, at = text + "\n", len(text) + 1
+        at = codes_node.end_mark.index
+        if at > 0 and text[at - 1] != "\n":  # insert at the start of the line after the list
+            nl = text.find("\n", at)
+            if nl < 0:
+                text += "\n"
+                at = len(text)
+            else:
+                at = nl + 1
         block = "".join(_entry(ids[c.guid], c, ids.get(c.parent) if c.parent else None, indent, source) for c in new)
-        if at > len(text):
-            text, at = text + "\n", len(text) + 1
         return text[:at] + block + text[at:], report
     # codes: [] (or empty): replace the empty list by a block list
     a, b = codes_node.start_mark.index, codes_node.end_mark.index

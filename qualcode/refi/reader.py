@@ -149,9 +149,13 @@ def code_map(codes: Sequence[RefiCode], codebook: Codebook | None) -> dict[str, 
     for cid, code in codebook.codes.items():
         for name in (code.label, cid):
             by_name.setdefault(_slugify(name), cid)
+    uses: dict[str, int] = {}
     for c in codes:
+        slug = _slugify(c.name)
+        uses[slug] = n = uses.get(slug, 0) + 1
+        again = f"{slug}-{n}" if n > 1 and f"{slug}-{n}" in codebook.codes else None  # a merge's second 'x'
         last = c.name.replace("\\", "/").rsplit("/", 1)[-1]
-        out[c.guid] = by_guid.get(c.guid) or by_name.get(_slugify(c.name)) or by_name.get(_slugify(last))
+        out[c.guid] = (by_guid.get(c.guid) or again or by_name.get(slug) or by_name.get(_slugify(last)))
     return out
 
 
@@ -203,7 +207,7 @@ class _Project:
             kind = local(src)
             if kind != "TextSource":
                 if kind:
-                    n = len(children(src, "PlainTextSelection")) + len([e for e in src if local(e).endswith("Selection")])
+                    n = len([e for e in src if local(e).endswith("Selection")])
                     result.skipped.append(f"{kind} {src.get('name') or src.get('guid')!r}: only text sources are "
                                           f"imported" + (f" ({n} selections)" if n else ""))
                 continue
@@ -282,6 +286,9 @@ class _Project:
                              sel)
                 continue
             a, b = to_doc(start, end)
+            if a >= b:
+                result.skipped.append(f"selection {sel.get('guid')} of {name!r}: only white space around the text")
+                continue
             for coding in children(sel, "Coding"):
                 ref = child(coding, "CodeRef")
                 target = guid_key(ref.get("targetGUID")) if ref is not None else None

@@ -21,12 +21,19 @@ _HEX3 = re.compile(r"^#?([0-9a-fA-F]{3})$")
 _RGB = re.compile(r"^rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,[^)]*)?\)$", re.I)
 
 
+_DOCTYPE = tuple(form.encode(enc) for form in ("<!DOCTYPE", "<!doctype") for enc in ("utf-8", "utf-16-le", "utf-16-be"))
+_NO_DTD = ("the XML has a document type declaration (<!DOCTYPE ...>), which REFI-QDA files never need: refused, "
+           "as its entities could expand without end (\"billion laughs\") or read other files")
+
+
 class RefiError(QualcodeError):
     """A REFI-QDA file cannot be read."""
 
 
 def parse_xml(data: bytes, name: str) -> etree._Element:
     """The root element of ``data``; refuses a DTD (entity bombs, XXE) and malformed XML."""
+    if any(mark in data for mark in _DOCTYPE):
+        raise RefiError(Problem(name, _NO_DTD))
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                              huge_tree=False, remove_comments=True, remove_pis=True)
     try:
@@ -38,9 +45,7 @@ def parse_xml(data: bytes, name: str) -> etree._Element:
     except ValueError as err:
         raise RefiError(Problem(name, f"not XML: {err}")) from None
     if root.getroottree().docinfo.doctype:
-        raise RefiError(Problem(name, "the XML has a document type declaration (<!DOCTYPE ...>), which REFI-QDA "
-                                      "files never need: refused, as its entities could expand without end "
-                                      "or read other files"))
+        raise RefiError(Problem(name, _NO_DTD))
     return root
 
 
