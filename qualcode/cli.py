@@ -194,23 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="out", metavar="DIR", help="output folder (default: out)")
     _store_options(p)
 
-    p = command("export", cmd_export, "Export for other QDA software (REFI-QDA): OUTPUT.qdc writes the codebook, "
-                                      "OUTPUT.qdpx the coded project (ATLAS.ti, NVivo, MAXQDA, QualCoder).")
-    p.add_argument("output", metavar="OUTPUT.qdc|OUTPUT.qdpx", help="the file to write; its suffix picks what")
-    _inputs(p, coding=False)
-
-    p = command("import", cmd_import, "Import from other QDA software (REFI-QDA): a codebook (.qdc) into "
-                                      "codebook.yaml, or a hand-coded project (.qdpx) as coder files under codings/.")
-    p.add_argument("input", metavar="FILE.qdc|FILE.qdpx", help="the REFI-QDA codebook or project to read")
-    p.add_argument("--codebook", default="codebook.yaml",
-                   help="the codebook to merge codes into, or to create (default: codebook.yaml)")
-    p.add_argument("--corpus", default="corpus", help="the corpus folder the project's sources are matched to "
-                                                      "(default: corpus)")
-    p.add_argument("--codings", default=DEFAULT_CODINGS, metavar="DIR",
-                   help="folder for the imported coder files (default: codings)")
-    p.add_argument("--codes-only", action="store_true", help="from a .qdpx, merge only its codes into the codebook")
-    _skip_unreadable(p)
-
     p = command("segments", cmd_segments, "Retrieve coded segments from the project store: each passage with doc:line, "
                                           "its codes and who applied them.")
     _retrieval_inputs(p)
@@ -503,7 +486,6 @@ def _coded_claims(args: argparse.Namespace) -> tuple[list, Any, dict, Any]:
     return r.segments, r.codebook.codebook, {d.id: d for d in r.documents}, study
 
 
-
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import report_project
 
@@ -528,52 +510,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         claims_required=bool(args.claims), **kw))
     _summary(args, report.result, [str(f) for f in report.files])
     return EXIT_OK
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from .refi.project import export_refi
-
-    if args.jobs < 1:
-        raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
-    report = export_refi(args.output, args.corpus, args.codebook, codings=_codings_dir(args),
-                         source=args.source or "combined", jobs=args.jobs, model=args.model,
-                         skip_unreadable=args.skip_unreadable)
-    if not args.quiet:
-        if report.documents or report.codings:
-            print(f"exported {report.codes} codes, {report.documents} documents, {report.codings} codings by "
-                  f"{', '.join(report.coders)} -> {report.output}", file=sys.stderr)
-        else:
-            print(f"exported {report.codes} codes -> {report.output}", file=sys.stderr)
-    return EXIT_OK
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from .refi.merge import CodebookImport
-    from .refi.project import import_refi
-
-    report = import_refi(args.input, args.corpus, args.codebook, args.codings, codes_only=args.codes_only,
-                         skip_unreadable=args.skip_unreadable)
-    if isinstance(report, CodebookImport):
-        verb = "created" if report.created else "merged into"
-        print(f"{verb} {report.output}: {len(report.added)} code(s) added, {len(report.left)} left as they were",
-              file=sys.stderr)
-        for name, cid in report.added:
-            print(f"  added: {cid} ({name!r})", file=sys.stderr)
-        for name, cid, why in report.left:
-            print(f"  left: {cid} ({name!r})" + (f": {why}; the codebook's is kept" if why else ""), file=sys.stderr)
-        return EXIT_OK
-    for out, n in report.files.items():
-        print(f"imported {n} coding(s) -> {out}", file=sys.stderr)
-    if report.automatic:
-        print(f"left out {report.automatic} coding(s) by 'qualcode', the codebook's rules: coding the corpus gives "
-              f"them", file=sys.stderr)
-    if not report.files:
-        print("imported no codings: the project has no coded text selections of matched sources", file=sys.stderr)
-    for u in report.unmatched:
-        print(f"warning: {args.input}: source {u.name!r} ({u.selections} selection(s)) matches no corpus document: "
-              f"{u.reason}", file=sys.stderr)
-    for s in report.imported.skipped:
-        print(f"warning: {args.input}: not imported: {s}", file=sys.stderr)
 
 
 def cmd_segments(args: argparse.Namespace) -> int:
