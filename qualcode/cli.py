@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "OUTPUT.qdpx the coded project (ATLAS.ti, NVivo, MAXQDA, QualCoder).")
     p.add_argument("output", metavar="OUTPUT.qdc|OUTPUT.qdpx", help="the file to write; its suffix picks what")
     _inputs(p, coding=False)
+    _claims_option(p, "for a .qdpx: the claims to export as notes linked to their passages (default: claims.yaml "
+                      "beside the codebook, when it exists; '' for none)")
 
     p = command("import", cmd_import, "Import from other QDA software (REFI-QDA): a codebook (.qdc) into "
                                       "codebook.yaml, or a hand-coded project (.qdpx) as coder files under codings/.")
@@ -571,11 +573,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
     report = export_refi(args.output, args.corpus, args.codebook, codings=_codings_dir(args),
                          source=args.source or "combined", jobs=args.jobs, model=args.model,
-                         skip_unreadable=args.skip_unreadable)
+                         skip_unreadable=args.skip_unreadable,
+                         claims=None if args.claims == "" else _claims_path(args), claims_required=bool(args.claims))
     if not args.quiet:
         if report.documents or report.codings:
+            claims = f", {report.claims} claims of {report.claims_file} as notes" if report.claims_file else ""
             print(f"exported {report.codes} codes, {report.documents} documents, {report.codings} codings by "
-                  f"{', '.join(report.coders)} -> {report.output}", file=sys.stderr)
+                  f"{', '.join(report.coders)}{claims} -> {report.output}", file=sys.stderr)
         else:
             print(f"exported {report.codes} codes -> {report.output}", file=sys.stderr)
     return EXIT_OK
@@ -608,6 +612,10 @@ def cmd_import(args: argparse.Namespace) -> int:
               f"{u.reason}", file=sys.stderr)
     for s in report.imported.skipped:
         print(f"warning: {args.input}: not imported: {s}", file=sys.stderr)
+    if report.imported.notes:
+        names = ", ".join(repr(n) for n in report.imported.notes[:5]) + (", ..." if len(report.imported.notes) > 5 else "")
+        print(f"warning: {args.input}: not imported: {len(report.imported.notes)} note(s) ({names}): notes are memos, "
+              f"not codings; qualcode's claims are kept in claims.yaml", file=sys.stderr)
     return EXIT_OK
 
 

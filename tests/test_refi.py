@@ -16,6 +16,7 @@ from qualcode.errors import QualcodeError
 from qualcode.refi import RefiError, read_qdc, read_qdpx
 from qualcode.refi.ids import guid
 from qualcode.refi.merge import import_codebook
+from qualcode.refi.notes import claim_notes
 from qualcode.refi.safexml import guid_key, read_colour
 from qualcode.refi.writer import codebook_xml, coder_of, exported, qdpx_bytes
 
@@ -64,6 +65,15 @@ def project(bundled, book):
     return docs, segments, rule_codings(segments, book) + load_manual(ROOT / "codings", docs, book)
 
 
+@pytest.fixture(scope="module")
+def claims(project, book):
+    """The bundled claims, linked to the bundled codings (themes and cases)."""
+    from qualcode.claims import Coded, link_claims, load_claims
+
+    docs, segments, codings = project
+    return link_claims(load_claims(ROOT / "claims.yaml", docs, book), Coded(segments, codings, book, docs))
+
+
 # -- export ---------------------------------------------------------------------------------------
 
 def _validate(path: Path) -> None:
@@ -86,10 +96,11 @@ def test_refi_export_codebook_is_valid_and_stable(tmp_path, book):
     assert b'color="#' in data and all(c.isupper() or not c.isalpha() for c in data.split(b'color="')[1][:7].decode())
 
 
-def test_refi_export_project_is_valid_and_selection_texts_equal_coding_texts(tmp_path, project, book):
+def test_refi_export_project_is_valid_and_selection_texts_equal_coding_texts(tmp_path, project, book, claims):
     docs, segments, codings = project
-    data = qdpx_bytes(docs, codings, book, segments)
-    assert data == qdpx_bytes(docs, codings, book, segments)
+    notes = claim_notes(claims)
+    data = qdpx_bytes(docs, codings, book, segments, notes)
+    assert data == qdpx_bytes(docs, codings, book, segments, claim_notes(claims))
     out = tmp_path / "p.qdpx"
     out.write_bytes(data)
     _validate(out)
@@ -113,23 +124,46 @@ def test_refi_export_project_is_valid_and_selection_texts_equal_coding_texts(tmp
                     found.add((src.get("name"), start, end, code, users[coding.get("creatingUser")]))
                     assert text[start:end] == texts[src.get("name")][start:end]
         cases = {c.get("name") for c in root.iter(f"{{{P}}}Case")}
+        linked: dict[str, set] = {}  # note GUID -> the passages whose selections refer to it
+        for src in root.iter(f"{{{P}}}TextSource"):
+            text = z.read("sources/" + src.get("plainTextPath").split("://")[1]).decode("utf-8")
+            for sel in src.iter(f"{{{P}}}PlainTextSelection"):
+                start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+                for ref in sel.iter(f"{{{P}}}NoteRef"):
+                    linked.setdefault(ref.get("targetGUID"), set()).add((src.get("name"), start, end, text[start:end]))
+        written = {n.get("guid"): (n.get("name"), n.find(f"{{{P}}}PlainTextContent").text)
+                   for n in root.iter(f"{{{P}}}Note")}
     assert found == chosen
+    # every claim is a note (name = id, text = statement first), linked to each of its anchors
+    # and declared evidence passages, and the selection's text is the passage's exact text
+    assert len(written) == len(claims) == 9
+    for claim in claims:
+        name, text = written[guid("note", "claim", claim.id)]
+        assert name == claim.id and text.startswith(" ".join(claim.statement.split()))
+        assert f"themes: {', '.join(claim.theme_ids)}" in text
+        passages = [a.passage for a in claim.anchors] + [e.passage for e in claim.declared_evidence]
+        assert linked[guid("note", "claim", claim.id)] == {(p.doc, p.start, p.end, p.text) for p in passages}
+        for e in claim.declared_evidence:
+            assert f"{e.stance} {e.passage.location}: " in text
     for doc, start, end, code, _ in found:  # each selection is the coding's exact text
         match = next(c for c in codings if (c.doc, c.start, c.end, c.code) == (doc, start, end, code))
         assert texts[doc][start:end] == texts[match.doc][match.start:match.end]
     assert "Teziutlán" in cases
 
 
-def test_refi_round_trip_gives_the_same_codings(project, book, tmp_path):
+@pytest.mark.parametrize("with_claims", [False, True])
+def test_refi_round_trip_gives_the_same_codings(project, book, claims, tmp_path, with_claims):
     docs, segments, codings = project
-    first = qdpx_bytes(docs, codings, book, segments)
+    notes = claim_notes(claims) if with_claims else []
+    first = qdpx_bytes(docs, codings, book, segments, notes)
     (tmp_path / "1.qdpx").write_bytes(first)
     imported = read_qdpx(tmp_path / "1.qdpx", docs, book)
     assert {c.source for c in imported.codings} == {"imported"}
     assert imported.coders == ["ana", "qualcode"] and not imported.unmatched
+    assert imported.notes == [c.id for c in claims if with_claims]  # read and reported, not imported
     key = lambda cs: sorted((c.doc, c.start, c.end, c.code, coder_of(c)) for c in exported(cs))  # noqa: E731
-    assert key(imported.codings) == key(codings)
-    assert qdpx_bytes(docs, imported.codings, book, segments) == first
+    assert key(imported.codings) == key(codings)  # claim passages without codings add no coding
+    assert qdpx_bytes(docs, imported.codings, book, segments, notes) == first
 
 
 def test_refi_cli_export_and_import_a_project(tmp_path, monkeypatch, capsys):
@@ -139,11 +173,27 @@ def test_refi_cli_export_and_import_a_project(tmp_path, monkeypatch, capsys):
     (tmp_path / "codebook.yaml").write_text(
         "codes:\n  - id: trust\n    label: Trust\n    patterns: {terms: [trust]}\n"
         "  - id: finance\n    label: Finance\n    patterns: {terms: [loan]}\n", encoding="utf-8")
+    (tmp_path / "claims.yaml").write_text(
+        "claims:\n  - id: trust-first\n    statement: Trust came before loans.\n    anchors:\n"
+        "      - doc: a.md\n        quote: Trust grew between the firms.\n    evidence:\n"
+        "      - doc: a.md\n        quote: Loans came later.\n        stance: supports\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
+    assert main(["export", "p.qdpx"]) == 0
+    assert "1 claims of claims.yaml as notes" in capsys.readouterr().err
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as z:
+        qde = z.read("project.qde").decode("utf-8")
+    assert qde.count("<NoteRef ") == 2 and '<Note guid="' + guid("note", "claim", "trust-first") in qde
+    assert main(["export", "p.qdpx", "--claims", "", "-q"]) == 0  # '' for no claims
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as z:
+        assert b"<Notes>" not in z.read("project.qde")
+    assert main(["export", "p.qdpx", "--claims", "missing.yaml"]) == 2
+    assert "missing.yaml: claims file not found" in capsys.readouterr().err
     assert main(["export", "p.qdpx", "-q"]) == 0
     assert main(["export", "c.qdc", "-q"]) == 0
     assert main(["import", "p.qdpx"]) == 0
-    assert "left out 2 coding(s) by 'qualcode'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "left out 2 coding(s) by 'qualcode'" in err
+    assert "not imported: 1 note(s) ('trust-first')" in err
     assert not (tmp_path / "codings").exists()  # only the rules coded: nothing to keep
     assert main(["export", "codebook.yaml"]) == 2
     assert main(["import", "c.qdc", "--codebook", "c.qdc"]) == 2
@@ -225,6 +275,23 @@ def test_refi_sample_selections_land_on_the_same_text(name, codings, first):
     hit = [c for c in imported.codings if c.code == first[0] and texts[c.doc][c.start:c.end].startswith(first[2])]
     assert hit and hit[0].coder == first[1]
     assert all(c.start >= next(d for d in docs if d.id == c.doc).body_start for c in imported.codings)
+
+
+def test_refi_notes_from_another_tool_are_reported_not_imported(tmp_path, capsys):
+    note = "77777777-2222-3333-4444-555555555555"
+    sel = _sel(0, 5).replace("</PlainTextSelection>", f'<NoteRef targetGUID="{note}"/></PlainTextSelection>')
+    qde = _project(sel).replace("</Sources>", f'</Sources><Notes><Note guid="{note}" name="memo on trust">'
+                                              f'<PlainTextContent>Trust first.</PlainTextContent></Note></Notes>')
+    path = _qdpx(tmp_path / "p.qdpx", qde, {"sources/S.txt": b"Trust grew."})
+    imported = read_qdpx(path, [make_doc("Trust grew.\n", "a.md")], None)
+    assert imported.notes == ["memo on trust"] and len(imported.codings) == 1
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.md").write_text("Trust grew.\n", encoding="utf-8")
+    (tmp_path / "cb.yaml").write_text(SMALL_CODEBOOK, encoding="utf-8")
+    assert main(["import", str(path), "--corpus", str(tmp_path / "corpus"), "--codebook", str(tmp_path / "cb.yaml"),
+                 "--codings", str(tmp_path / "codings")]) == 0
+    err = capsys.readouterr().err
+    assert "imported 1 coding(s)" in err and "not imported: 1 note(s) ('memo on trust')" in err
 
 
 def test_refi_multibyte_offsets_count_code_points():

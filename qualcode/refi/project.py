@@ -14,6 +14,7 @@ from ..errors import Problem, QualcodeError
 from ..fileio import check_outputs, staged_outputs
 from ..inputs import display_path
 from .merge import CodebookImport, import_codebook
+from .notes import claim_notes
 from .reader import ImportedProject, UnmatchedSource, read_qdpx
 from .ids import AUTOMATIC_USER
 from .writer import _excerpt, codebook_xml, exported, qdpx_bytes, write_bytes
@@ -28,33 +29,49 @@ class ExportReport:
     documents: int = 0
     codings: int = 0
     coders: list[str] = field(default_factory=list)
+    claims: int = 0
+    claims_file: str = ""
 
 
 def export_refi(output: str | os.PathLike[str], corpus: str | os.PathLike[str] = "corpus",
                 codebook: str | os.PathLike[str] = "codebook.yaml", *, codings: str | None = None,
                 source: str = "combined", jobs: int = 1, model: str | None = None,
-                skip_unreadable: bool = False) -> ExportReport:
-    """Write the codebook (``output`` ending ``.qdc``) or the coded project (``.qdpx``)."""
+                skip_unreadable: bool = False, claims: str | os.PathLike[str] | None = None,
+                claims_required: bool = False) -> ExportReport:
+    """Write the codebook (``output`` ending ``.qdc``) or the coded project (``.qdpx``).
+
+    A project holds the claims of ``claims`` as notes linked to their passages (see
+    ``qualcode.refi.notes``) when that file exists; it must when ``claims_required``. The
+    claims are checked before the coding starts."""
     suffix = Path(output).suffix.lower()
     if suffix not in (".qdc", ".qdpx"):
         raise QualcodeError(Problem(display_path(output), "give a REFI-QDA file: NAME.qdc (the codebook) or "
                                                           "NAME.qdpx (the coded project)"))
-    check_outputs([output], [codebook], corpus=corpus if suffix == ".qdpx" else None)
     if suffix == ".qdc":
+        check_outputs([output], [codebook])
         book = load_codebook(codebook).codebook
         write_bytes(output, codebook_xml(book))
         return ExportReport(display_path(output), codes=len(book.codes))
-    from ..project import code_project
+    from ..project import check_claims, code_project, study_claims
 
+    if claims is not None and not Path(claims).exists():
+        if claims_required:
+            raise QualcodeError(Problem(display_path(claims), "claims file not found"))
+        claims = None
+    check_outputs([output], [codebook, claims], corpus=corpus)
+    if claims is not None:
+        check_claims(corpus, codebook, claims, skip_unreadable=skip_unreadable)
     result = code_project(corpus, codebook, codings=codings, source=source, jobs=jobs, model=model,
                           skip_unreadable=skip_unreadable)
     book = result.codebook.codebook
-    write_bytes(output, qdpx_bytes(result.documents, result.codings, book, result.segments))
+    notes = claim_notes(study_claims(result, claims).claims) if claims is not None else []
+    write_bytes(output, qdpx_bytes(result.documents, result.codings, book, result.segments, notes))
     chosen = exported(result.codings)
     from .writer import coder_of
 
     return ExportReport(display_path(output), len(book.codes), len(result.documents), len(chosen),
-                        sorted({coder_of(c) for c in chosen}))
+                        sorted({coder_of(c) for c in chosen}), len(notes),
+                        display_path(claims) if claims is not None else "")
 
 
 @dataclass(slots=True)

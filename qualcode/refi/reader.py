@@ -65,6 +65,7 @@ class ImportedProject:
     origin: str = ""
     name: str = ""
     skipped: list[str] = field(default_factory=list)  # what is not imported (non-text sources), for the report
+    notes: list[str] = field(default_factory=list)  # the names of the project's notes (memos): read, not imported
 
 
 def read_codes(root, name: str) -> list[RefiCode]:
@@ -212,6 +213,9 @@ class _Project:
                                           f"imported" + (f" ({n} selections)" if n else ""))
                 continue
             self.text_source(src, result)
+        notes = child(root, "Notes")
+        for note in children(notes, "Note") if notes is not None else []:
+            result.notes.append((note.get("name") or "").strip() or guid_key(note.get("guid")) or "?")
         for key, els in sorted(self.missing.items(), key=lambda kv: self.codes[kv[0]].line):
             c = self.codes[key]
             self.problems.append(Problem(self.name, f"code {c.name!r} ({len(els)} coding(s)) is not in the codebook: "

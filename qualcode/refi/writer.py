@@ -20,6 +20,7 @@ from ..export.xmltext import xml_text
 from ..fileio import open_output
 from ..model import CodedSegment, Codebook, Coding, Document
 from .ids import AUTOMATIC_USER, guid
+from .notes import ClaimNote
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -77,12 +78,16 @@ def codebook_xml(codebook: Codebook) -> bytes:
 
 
 def project_xml(documents: Sequence[Document], codings: Iterable[Coding], codebook: Codebook,
-                segments: Sequence[CodedSegment] = (), name: str = "qualcode project") -> tuple[bytes, dict[str, str]]:
+                segments: Sequence[CodedSegment] = (), name: str = "qualcode project",
+                notes: Sequence[ClaimNote] = ()) -> tuple[bytes, dict[str, str]]:
     """``project.qde`` and the source texts by archive entry name.
 
     ``segments`` (optional) give the cases: each case named in a segment or given in a
     document's front matter becomes a REFI ``Case`` referring to those documents' sources
-    and to the selections inside the segments that name it.
+    and to the selections inside the segments that name it. ``notes`` (the claims, see
+    ``qualcode.refi.notes``) become ``Notes``, each referred to by a ``NoteRef`` on the
+    selection of every passage it is linked to (a selection of its own, without codings,
+    where no coding has that span).
     """
     P = f"{{{PROJECT_NS}}}"
     chosen = exported(codings)
@@ -99,9 +104,20 @@ def project_xml(documents: Sequence[Document], codings: Iterable[Coding], codebo
     for c in chosen:
         by_doc[c.doc][(c.start, c.end)].append(c)
     docs = sorted(documents, key=lambda d: d.id)
+    known = {d.id for d in docs}
+    note_refs: dict[tuple[str, int, int], list[str]] = defaultdict(list)
+    for note in notes:
+        for p in note.passages:
+            if p.doc in known:
+                note_refs[(p.doc, p.start, p.end)].append(note.guid)
+    spans: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    for doc_id, spans_of in by_doc.items():
+        spans[doc_id].update(spans_of)
+    for doc_id, start, end in note_refs:
+        spans[doc_id].add((start, end))
     selections: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for d in docs:
-        for (start, end) in sorted(by_doc.get(d.id, {})):
+        for (start, end) in sorted(spans.get(d.id, ())):
             selections[d.id].append((start, end, guid("selection", d.id, start, end)))
 
     case_docs: dict[str, set[str]] = defaultdict(set)
@@ -138,15 +154,24 @@ def project_xml(documents: Sequence[Document], codings: Iterable[Coding], codebo
             src = etree.SubElement(sources, P + "TextSource", guid=g, name=xml_text(d.id),
                                    plainTextPath=f"internal://{g}.txt")
             for start, end, sel_guid in selections.get(d.id, ()):
-                first = by_doc[d.id][(start, end)]
+                first = by_doc[d.id].get((start, end), [])
                 sel = etree.SubElement(src, P + "PlainTextSelection", guid=sel_guid,
                                        name=xml_text(_excerpt(d.text[start:end])), startPosition=str(start),
-                                       endPosition=str(end), creatingUser=guid("user", coder_of(first[0])))
+                                       endPosition=str(end),
+                                       creatingUser=guid("user", coder_of(first[0]) if first else AUTOMATIC_USER))
                 for c in first:
                     user = coder_of(c)
                     coding = etree.SubElement(sel, P + "Coding", guid=guid("coding", d.id, start, end, c.code, user),
                                               creatingUser=guid("user", user))
                     etree.SubElement(coding, P + "CodeRef", targetGUID=guid("code", c.code))
+                for note_guid in note_refs.get((d.id, start, end), ()):
+                    etree.SubElement(sel, P + "NoteRef", targetGUID=note_guid)
+    if notes:
+        notes_el = etree.SubElement(root, P + "Notes")
+        for note in notes:
+            el = etree.SubElement(notes_el, P + "Note", guid=note.guid, name=xml_text(note.name),
+                                  creatingUser=guid("user", AUTOMATIC_USER))
+            etree.SubElement(el, P + "PlainTextContent").text = xml_text(note.text)
     return _bytes(root), texts
 
 
@@ -156,9 +181,9 @@ def _excerpt(text: str, limit: int = 80) -> str:
 
 
 def qdpx_bytes(documents: Sequence[Document], codings: Iterable[Coding], codebook: Codebook,
-               segments: Sequence[CodedSegment] = ()) -> bytes:
+               segments: Sequence[CodedSegment] = (), notes: Sequence[ClaimNote] = ()) -> bytes:
     """The whole ``.qdpx`` archive: ``project.qde`` then the sources, sorted, at a fixed time."""
-    qde, texts = project_xml(documents, codings, codebook, segments)
+    qde, texts = project_xml(documents, codings, codebook, segments, notes=notes)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for entry, data in [("project.qde", qde), *sorted((k, v.encode("utf-8")) for k, v in texts.items())]:
