@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (default: 0.95)")
     p.add_argument("--format", choices=("text", "json", "csv"), default="text", help="output format (default: text)")
-    p.add_argument("--table", choices=("codes", "disagreements"), default="codes",
-                   help="with --format csv: the figures per code (default) or the disagreement list")
+    p.add_argument("--table", choices=("codes", "raters", "pairs", "disagreements"), default="codes",
+                   help="with --format csv: the figures per code (default), the breakdown per rater, the figures "
+                        "of every pair of raters, or the disagreement list")
     p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - (default)")
     p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
     p.add_argument("--model", default=None, help="an installed spaCy pipeline to use instead of the offline one")

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import DATA, ROOT
 
-from qualcode.agree import agree, alpha, batch_stats, fleiss, measure, render
+from qualcode.agree import agree, alpha, batch_stats, fleiss, measure, pairwise, rater_breakdown, render
 from qualcode.errors import QualcodeError
 
 
@@ -103,6 +103,91 @@ def test_agree_bootstrap_is_seeded_and_brackets_the_estimate():
     for m in ("percent", "cohen_kappa", "alpha", "f1"):
         low, high = a[f"{m}_ci"]
         assert low <= a[m] <= high and low < high
+
+
+# -- three raters or more: every pair, every rater -------------------------------------------
+
+WIKIPEDIA_COHEN = rows(((1, 1), 20), ((1, 0), 5), ((0, 1), 10), ((0, 0), 15))  # raters A, B as above
+KRIPPENDORFF_2011_BINARY = np.array([[0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]], dtype=bool).T
+
+
+def _with_copy(x: np.ndarray, of: int) -> np.ndarray:
+    """Decisions (1 code, units, 3 raters): raters A and B of ``x``, and C a copy of rater ``of``."""
+    return np.concatenate([x, x[:, of:of + 1]], axis=1)[None]
+
+
+def _pair(pairs, a, b):
+    return next(p for p in pairs if p["raters"] == [a, b])
+
+
+@pytest.mark.parametrize("x, pair, figure, expected", [
+    # Wikipedia, "Cohen's kappa", simple example (p_o = 0.7, kappa = 0.4) as the pair A-B;
+    # C copies A, so A-C agree fully and B-C is the published example again.
+    (_with_copy(WIKIPEDIA_COHEN, 0), ("A", "B"), "cohen_kappa", 0.4),
+    (_with_copy(WIKIPEDIA_COHEN, 0), ("A", "B"), "percent", 0.7),
+    (_with_copy(WIKIPEDIA_COHEN, 0), ("A", "C"), "cohen_kappa", 1.0),
+    (_with_copy(WIKIPEDIA_COHEN, 0), ("B", "C"), "cohen_kappa", 0.4),
+    # Krippendorff (2011), binary data, two observers: alpha = 0.095 as the pair A-B; C copies B.
+    (_with_copy(KRIPPENDORFF_2011_BINARY, 1), ("A", "B"), "alpha", 1 - 19 * 4 / (14 * 6)),
+    (_with_copy(KRIPPENDORFF_2011_BINARY, 1), ("A", "C"), "alpha", 1 - 19 * 4 / (14 * 6)),
+    (_with_copy(KRIPPENDORFF_2011_BINARY, 1), ("B", "C"), "alpha", 1.0),
+    (_with_copy(KRIPPENDORFF_2011_BINARY, 1), ("A", "B"), "percent", 0.6),
+])
+def test_agree_pairwise_worked_examples(x, pair, figure, expected):
+    pairs = pairwise(x, ["A", "B", "C"], ["c"], 0, 0, 0.95)
+    assert [p["raters"] for p in pairs] == [["A", "B"], ["A", "C"], ["B", "C"]]
+    got = _pair(pairs, *pair)
+    assert got["per_code"]["c"][figure] == pytest.approx(expected, abs=1e-4)
+    assert got["overall"][figure] == got["per_code"]["c"][figure]  # one code: overall is that code
+
+
+def test_agree_rater_breakdown_is_the_mean_of_its_pairs():
+    # Wikipedia's example with C a copy of A: A's pairs have kappa 0.4 (B) and 1 (C), so A's
+    # mean with the others (Light's kappa for one rater) is 0.7; B's pairs are both 0.4.
+    pairs = pairwise(_with_copy(WIKIPEDIA_COHEN, 0), ["A", "B", "C"], ["c"], 0, 0, 0.95)
+    got = rater_breakdown(pairs, ["A", "B", "C"], {"A": 25, "B": 30})
+    assert got["A"]["with_others"]["cohen_kappa"] == pytest.approx(0.7)
+    assert got["B"]["with_others"]["cohen_kappa"] == pytest.approx(0.4)
+    assert got["B"]["with_others"]["percent"] == pytest.approx(0.7)
+    assert (got["A"]["codings"], got["A"]["yes"], got["B"]["yes"], got["C"]["codings"]) == (25, 25, 30, 0)
+    assert "with_rules" not in got["A"]  # no rules among the raters
+    with_rules = rater_breakdown(pairwise(_with_copy(WIKIPEDIA_COHEN, 0), ["rules", "B", "C"], ["c"], 0, 0, 0.95),
+                                 ["rules", "B", "C"], {})
+    assert with_rules["B"]["with_rules"]["cohen_kappa"] == pytest.approx(0.4)
+    assert with_rules["C"]["with_rules"]["cohen_kappa"] == pytest.approx(1.0)
+
+
+def test_agree_pairwise_equals_scikit_learn():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    krippendorff = pytest.importorskip("krippendorff")
+    rng = np.random.default_rng(11)
+    for n in (12, 40, 300):
+        base = rng.random((3, n)) < 0.3  # three codes
+        x = np.stack([base ^ (rng.random((3, n)) < p) for p in (0.05, 0.15, 0.25, 0.4)], axis=2)  # four raters
+        names = ["r0", "r1", "r2", "r3"]
+        pairs = pairwise(x, names, ["c0", "c1", "c2"], 0, 0, 0.95)
+        assert len(pairs) == 6
+        for pair in pairs:
+            i, j = (names.index(r) for r in pair["raters"])
+            for k in range(3):
+                a, b = x[k, :, i], x[k, :, j]
+                row = pair["per_code"][f"c{k}"]
+                assert row["cohen_kappa"] == pytest.approx(sklearn_metrics.cohen_kappa_score(a, b), abs=1e-4)
+                assert row["percent"] == pytest.approx(np.mean(a == b), abs=1e-4)
+                assert row["alpha"] == pytest.approx(krippendorff.alpha(
+                    reliability_data=np.stack([a, b]).astype(int), level_of_measurement="nominal"), abs=1e-4)
+            a, b = x[:, :, i].ravel(), x[:, :, j].ravel()  # overall: every unit-code decision pooled
+            assert pair["overall"]["cohen_kappa"] == pytest.approx(sklearn_metrics.cohen_kappa_score(a, b), abs=1e-4)
+            assert pair["overall"]["decisions"] == 3 * n
+
+
+def test_agree_pairwise_intervals_are_seeded():
+    x = _with_copy(WIKIPEDIA_COHEN, 0)
+    a, b = pairwise(x, ["A", "B", "C"], ["c"], 200, 3, 0.95), pairwise(x, ["A", "B", "C"], ["c"], 200, 3, 0.95)
+    assert a == b
+    low, high = _pair(a, "A", "B")["per_code"]["c"]["cohen_kappa_ci"]
+    assert low < 0.4 < high
+    assert "alpha_ci" not in _pair(a, "A", "B")["per_code"]["c"]  # see pairwise: alpha has no interval per pair
 
 
 # -- the bundled sample ----------------------------------------------------------------------
@@ -209,6 +294,37 @@ def test_agree_three_raters_fleiss_and_reference(project):
     assert got.raters == ["rules", "ana", "ben"] and got.reference == "rules"
     assert "fleiss_kappa" in got.overall and "cohen_kappa" not in got.overall
     assert "Fleiss' kappa" in render(got)
+
+
+def test_agree_three_raters_pairs_and_breakdown_in_every_output(project):
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    got = run(project, "ana.yaml", "ben.csv", codes=["finance", "credit", "design"])
+    assert [p["raters"] for p in got.pairs] == [["rules", "ana"], ["rules", "ben"], ["ana", "ben"]]
+    # the four sentences of a.md: finance is ana's in the first and third (credit), ben's in
+    # the third only; design is ben's and the rules' in the second.
+    ana_ben = _pair(got.pairs, "ana", "ben")
+    assert ana_ben["per_code"]["finance"]["yes"] == {"ana": 2, "ben": 1}
+    assert ana_ben["per_code"]["finance"]["percent"] == 0.75
+    assert ana_ben["per_code"]["finance"]["cohen_kappa"] == pytest.approx(
+        sklearn_metrics.cohen_kappa_score([1, 0, 1, 0], [0, 0, 1, 0]))  # = 0.5
+    assert _pair(got.pairs, "rules", "ben")["per_code"]["design"]["cohen_kappa"] == 1.0
+    assert got.by_rater["ana"]["codings"] == 2 and got.by_rater["ben"]["codings"] == 2
+    assert got.by_rater["rules"]["codings"] == 4  # loan, design, credit (finance and credit)
+    assert got.by_rater["ana"]["with_rules"] == {m: _pair(got.pairs, "rules", "ana")["overall"][m]
+                                                 for m in ("percent", "cohen_kappa", "alpha")}
+    text = render(got)
+    assert "by rater (overall; with others: the mean over the rater's pairs" in text
+    assert any(line.split()[:5] == ["ana", "-", "ben", "finance", "4"] for line in text.splitlines())
+    data = json.loads(render(got, "json"))
+    assert data["pairs"] == got.pairs and data["by_rater"] == got.by_rater
+    pairs_csv = list(csv.DictReader(io.StringIO(render(got, "csv", "pairs"))))
+    assert len(pairs_csv) == 3 * 4  # three pairs, three codes and the overall row each
+    row = next(r for r in pairs_csv if (r["rater_a"], r["rater_b"], r["code"]) == ("ana", "ben", "finance"))
+    assert (row["yes_a"], row["yes_b"], float(row["cohen_kappa"])) == ("2", "1", 0.5)
+    raters_csv = list(csv.DictReader(io.StringIO(render(got, "csv", "raters"))))
+    assert [r["rater"] for r in raters_csv] == ["rules", "ana", "ben"] and raters_csv[0]["cohen_kappa_with_rules"] == ""
+    two = run(project, "ana.yaml")  # two raters: the pair is the main table, text unchanged
+    assert "by rater" not in render(two) and len(two.pairs) == 1
 
 
 @pytest.mark.parametrize("coders, options, message", [
