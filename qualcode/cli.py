@@ -87,6 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add to each record the rule codings not applied and why: 'vetoed' (by an exclusion) and "
                         "'rejected' (by a coder's 'not:')")
     _store_options(p)
+    p.add_argument("--suggestions", choices=("exclude", "include"), default="exclude",
+                   help="include: suggested codes above their threshold join the records' codes, marked source "
+                        "'suggested' with their score in matches (needs qualcode[suggest]; default: exclude)")
+    p.add_argument("--suggest-model", default=None, metavar="DIR",
+                   help="with --suggestions include: a local ONNX sentence encoder (model.onnx, tokenizer.json)")
+
+    p = command("suggest", cmd_suggest, "Suggest codes the patterns missed, per segment, with score, threshold, "
+                                        "model and evidence (needs qualcode[suggest]).")
+    _suggest_inputs(p)
+    p.add_argument("--format", choices=("json", "csv"), default=None,
+                   help="output format (default: from the suffix of -o, else json)")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - for standard output (default)")
+
+    p = command("review", cmd_review, "Review suggestions: accept or reject them one at a time on a terminal, or "
+                                      "by id with --accept/--reject; accepted ones become the coder's manual "
+                                      "codings (codings/CODER.csv), every decision is logged in codings/review/.")
+    _suggest_inputs(p)
+    p.add_argument("--coder", required=True, help="the reviewer's name: writes codings/CODER.csv")
+    p.add_argument("--accept", nargs="+", default=[], metavar="ID", help="accept these suggestions (no terminal)")
+    p.add_argument("--reject", nargs="+", default=[], metavar="ID", help="reject these suggestions (no terminal)")
 
     p = command("check", cmd_check, "Validate the codebook and the corpus; report every problem at once.")
     p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
@@ -302,6 +322,23 @@ def _claims_path(args: argparse.Namespace) -> str:
     return str(Path(args.codebook).parent / "claims.yaml")
 
 
+def _suggest_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default="corpus", help="the corpus folder or file (default: corpus)")
+    p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
+    p.add_argument("--codings", default=None, metavar="DIR",
+                   help="folder of manual codings, one file per coder (default: codings/ if it exists; '' for none)")
+    p.add_argument("--model", default=None, metavar="DIR",
+                   help="a local ONNX sentence encoder: a folder with model.onnx and tokenizer.json (default: the "
+                        "bundled all-MiniLM-L6-v2 int8)")
+    p.add_argument("--min-score", type=float, default=0.0, help="only suggestions scoring at least this (default: 0; "
+                                                                  "each theme's threshold applies in any case)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not read or write the embedding cache (.qualcode/embeddings.sqlite beside the codebook)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on standard error")
+    _skip_unreadable(p)
+
+
 def _skip_unreadable(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-unreadable", action="store_true",
                    help="skip corpus files and folders that cannot be read (with a warning) instead of failing")
@@ -324,10 +361,76 @@ def cmd_code(args: argparse.Namespace) -> int:
 
     _check_outputs(args, [args.output])
     result = _code(args, code_project, explain=args.explain)
+    if args.suggestions == "include":
+        from .suggest import include_suggestions
+
+        include_suggestions(result, model=args.suggest_model, corpus=args.corpus, codebook=args.codebook)
     fmt = args.format or format_for(args.output)
     write_coding(result.segments, args.output, format=fmt, trail=result.trail)
     _summary(args, result, [args.output] if args.output != "-" else [])
     return EXIT_OK
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .suggest import write_suggestions
+
+    _check_outputs(args, [args.output])
+    result = _suggest(args)
+    fmt = args.format or ("csv" if str(args.output).lower().endswith(".csv") else "json")
+    write_suggestions(result.suggestions, args.output, format=fmt)
+    if not args.quiet:
+        print(f"{len(result.suggestions)} suggestion(s) on {len(result.coding.segments)} segments "
+              f"(model {result.suggester.encoder.id}; {result.embedded} text(s) embedded, the rest from the cache)",
+              file=sys.stderr)
+        if args.output != "-":
+            print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .review import Review, apply_decisions, pending, read_decisions, terminal_loop
+
+    folder = _codings_dir(args) or DEFAULT_CODINGS
+    result = _suggest(args, codings=folder if Path(folder).is_dir() else None)
+    review = Review(Path(folder), args.coder)
+    if args.accept or args.reject:
+        apply_decisions(review, result.suggestions, args.accept, args.reject)
+        if not args.quiet:
+            print(f"{len(args.accept)} accepted, {len(args.reject)} rejected by {args.coder}", file=sys.stderr)
+        return EXIT_OK
+    if not sys.stdin.isatty():
+        raise QualcodeError("qualcode review needs a terminal for the one-at-a-time review; from a script, "
+                            "give --accept ID ... and --reject ID ... (ids from 'qualcode suggest')")
+    queue = pending(result.suggestions, read_decisions(folder, args.coder))
+    labels = {c.id: c.label for c in result.coding.codebook.codebook.codes.values()}
+    counts = terminal_loop(review, queue, labels, _read_key, lambda text: print(text, end="", flush=True))
+    print(f"\n{counts['accept']} accepted, {counts['reject']} rejected, {counts['skip']} skipped; "
+          f"{len(queue) - sum(counts.values())} left", file=sys.stderr)
+    return EXIT_OK
+
+
+def _suggest(args: argparse.Namespace, **override: Any) -> Any:
+    from .suggest import suggest_project
+
+    if args.jobs < 1:
+        raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
+    options = {"codings": _codings_dir(args), **override}
+    return suggest_project(args.corpus, args.codebook, model=args.model, min_score=args.min_score,
+                           cache=not args.no_cache, jobs=args.jobs, skip_unreadable=args.skip_unreadable, **options)
+
+
+def _read_key() -> str:
+    """One key press from the terminal, without waiting for Enter."""
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        return sys.stdin.read(1) or "q"
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -169,7 +169,7 @@ class EmbeddingCache:
             self.conn = sqlite3.connect(self.path)
             self.conn.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, text_sha256 TEXT NOT NULL, "
                               "vector BLOB NOT NULL, PRIMARY KEY (model, text_sha256))")
-        self.embedded = 0  # texts embedded (not found in the cache) by the last call
+        self.embedded = 0  # texts embedded (not found in the cache) so far
 
     def embed(self, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
         keys = [text_key(t) for t in texts]
@@ -185,7 +185,7 @@ class EmbeddingCache:
         for key, text in zip(keys, texts):
             if key not in found:
                 todo.setdefault(key, text)
-        self.embedded = len(todo)
+        self.embedded += len(todo)
         if todo:
             vectors = encoder.encode(list(todo.values()))
             found.update(zip(todo, vectors))

@@ -267,8 +267,8 @@ def suggest_project(corpus: str = "corpus", codebook: str = "codebook.yaml", *, 
     store = EmbeddingCache(cache_path(codebook) if cache is True else (cache or None))
     try:
         suggester = train(result.segments, result.codebook.codebook, encoder, store, manual=result.codings)
-        embedded = store.embedded
         found = suggest(suggester, result.segments, store, min_score=min_score)
+        embedded = store.embedded
     finally:
         store.close()
     return SuggestResult(found, suggester, result, embedded)
@@ -287,3 +287,47 @@ def include(result: Any, suggestions: Sequence[Suggestion]) -> None:
 
 def documents_by_id(documents: Sequence[Document]) -> dict[str, Document]:
     return {d.id: d for d in documents}
+
+
+def include_suggestions(result: Any, *, model: str | None = None, corpus: str = "corpus",
+                        codebook: str = "codebook.yaml", cache: str | None | bool = True) -> list[Suggestion]:
+    """``qualcode code --suggestions include``: train on a CodingResult, suggest, and let the
+    suggestions join its codings and coded segments (see :func:`include`)."""
+    from .embed import EmbeddingCache, load_encoder, require_extra
+
+    require_extra()
+    encoder = load_encoder(model)
+    store = EmbeddingCache(cache_path(codebook) if cache is True else (cache or None))
+    try:
+        suggester = train(result.segments, result.codebook.codebook, encoder, store, manual=result.codings)
+        found = suggest(suggester, result.segments, store)
+    finally:
+        store.close()
+    include(result, found)
+    return found
+
+
+CSV_COLUMNS = ("id", "score", "threshold", "code", "doc", "line", "start", "end", "segment", "text", "definition",
+               "definition_similarity", "passages", "model", "model_sha256")
+
+
+def write_suggestions(suggestions: Sequence[Suggestion], path: str, *, format: str = "json") -> None:
+    """Write suggestions as a JSON array of records or as CSV (one row per suggestion, the
+    nearest passages as JSON), atomically."""
+    import json
+
+    from .fileio import CsvWriter, open_output
+
+    with open_output(path) as fh:
+        if format == "json":
+            json.dump([s.to_record() for s in suggestions], fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
+            return
+        writer = CsvWriter(fh)
+        writer.writerow(CSV_COLUMNS)
+        for s in suggestions:
+            r = s.to_record()
+            ev = r.pop("evidence")
+            r.update(definition=ev["definition"], definition_similarity=ev["definition_similarity"],
+                     passages=json.dumps(ev["passages"], ensure_ascii=False, separators=(",", ":")))
+            writer.writerow(r[k] for k in CSV_COLUMNS)
