@@ -328,12 +328,12 @@ class Store:
             rule = rules.get((rfile, rline, rcol))
             if rule is None:
                 rule = rules[(rfile, rline, rcol)] = f"{rfile}:{rline}:{rcol}"
-            matches.setdefault(seg, []).append(_match(code, pattern, rule, a, b, text[a:b], "rule", ""))
+            matches.setdefault(seg, []).append(_match(code, pattern, rule, a, b, text[a:b], "rule", "", None))
         case_matches: dict[str, list[Match]] = {}
         for seg, case, pattern, rule, a, b in self.conn.execute(
                 'SELECT segment, "case", pattern, rule, start, "end" FROM case_mentions WHERE coded_id = ? '
                 "ORDER BY seq", (coded_id,)):
-            case_matches.setdefault(seg, []).append(_match(case, pattern, rule, a, b, text[a:b], "rule", ""))
+            case_matches.setdefault(seg, []).append(_match(case, pattern, rule, a, b, text[a:b], "rule", "", None))
         out = []
         for sid, start, end, line, kind, paragraph, section, section_start, item, speaker, codes, cases, context in \
                 self.conn.execute('SELECT id, start, "end", line, kind, paragraph, section, section_start, item, '
