@@ -420,17 +420,18 @@ def _suggest(args: argparse.Namespace, **override: Any) -> Any:
 
 
 def _read_key() -> str:
-    """One key press from the terminal, without waiting for Enter."""
+    """One key press from the terminal, without waiting for Enter. TCSANOW keeps keys typed
+    ahead (the default TCSAFLUSH would drop them)."""
     import termios
     import tty
 
     fd = sys.stdin.fileno()
     old = termios.tcgetattr(fd)
     try:
-        tty.setcbreak(fd)
-        return sys.stdin.read(1) or "q"
+        tty.setcbreak(fd, termios.TCSANOW)
+        return os.read(fd, 1).decode("utf-8", "replace") or "q"
     finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+        termios.tcsetattr(fd, termios.TCSANOW, old)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
