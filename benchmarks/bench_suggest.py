@@ -53,7 +53,7 @@ def quality() -> dict:
 
     data = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
     themes, sentences = data["themes"], data["sentences"]
-    fitted = suggest_project(str(ROOT / "corpus"), str(ROOT / "codebook.yaml"), codings=str(ROOT / "codings"), cache=None)
+    fitted = suggest_project(str(ROOT / "corpus"), str(ROOT / "codebook.yaml"), codings=str(ROOT / "codings"), store=None)
     suggester = fitted.suggester
     compiled = _compiled(str(ROOT / "codebook.yaml"))
     book = suggester.codebook

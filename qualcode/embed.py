@@ -12,14 +12,14 @@ token states over the attention mask, L2-normalised, as sentence-transformers co
 ``tokenizer.json`` (inputs ``input_ids``, ``attention_mask`` and optionally
 ``token_type_ids``; output: the token states).
 
-Embeddings are cached in ``.qualcode/embeddings.sqlite`` beside the codebook, keyed by the
-sha256 of the text and the model's id, so a re-run embeds only new text.
+Embeddings are cached in the project store (``.qualcode/project.sqlite``, table
+``embeddings``), keyed by the sha256 of the text and the model's id, so a re-run embeds only
+new text.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -36,7 +36,6 @@ DEFAULT_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa
 TOKENIZER = Path(__file__).resolve().parent / "data" / "all-minilm-l6-v2" / "tokenizer.json"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
 BATCH = 64
-CACHE_NAME = "embeddings.sqlite"
 
 
 def require_extra() -> None:
@@ -158,30 +157,22 @@ def text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Embeddings in SQLite, keyed by (model id, sha256 of the text): a re-run embeds only new text.
-    A cache only: deleting the file loses nothing."""
+    """Embeddings kept in the project store's ``embeddings`` table (``qualcode.store``), keyed
+    by (model id, sha256 of the text): a re-run embeds only new text. Without a store
+    (``None``) every text is embedded. A cache only: deleting the store loses nothing."""
 
-    def __init__(self, path: str | os.PathLike[str] | None):
-        self.path = Path(path) if path else None
-        self.conn: sqlite3.Connection | None = None
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path)
-            self.conn.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, text_sha256 TEXT NOT NULL, "
-                              "vector BLOB NOT NULL, PRIMARY KEY (model, text_sha256))")
-        self.embedded = 0  # texts embedded (not found in the cache) so far
+    def __init__(self, store: Any = None):
+        self.store = store
+        self.embedded = 0  # texts embedded (not found in the store) so far
+        self._memory: dict[tuple[str, str], np.ndarray] = {}  # what this run embedded or read already
 
     def embed(self, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
         keys = [text_key(t) for t in texts]
-        found: dict[str, np.ndarray] = {}
-        if self.conn is not None:
-            unique = sorted(set(keys))
-            for k in range(0, len(unique), 500):
-                chunk = unique[k:k + 500]
-                rows = self.conn.execute(f"SELECT text_sha256, vector FROM embeddings WHERE model = ? AND text_sha256 IN "
-                                         f"({','.join('?' * len(chunk))})", [encoder.id, *chunk])
-                found.update((key, np.frombuffer(blob, dtype=np.float32)) for key, blob in rows)
-        todo = {}
+        found = {k: self._memory[encoder.id, k] for k in keys if (encoder.id, k) in self._memory}
+        if self.store is not None:
+            found.update((k, np.frombuffer(blob, dtype=np.float32)) for k, blob in
+                         self.store.embeddings(encoder.id, [k for k in keys if k not in found]).items())
+        todo: dict[str, str] = {}
         for key, text in zip(keys, texts):
             if key not in found:
                 todo.setdefault(key, text)
@@ -189,15 +180,10 @@ class EmbeddingCache:
         if todo:
             vectors = encoder.encode(list(todo.values()))
             found.update(zip(todo, vectors))
-            if self.conn is not None:
-                with self.conn:
-                    self.conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
-                                          [(encoder.id, key, v.astype(np.float32).tobytes()) for key, v in zip(todo, vectors)])
+            if self.store is not None:
+                self.store.add_embeddings(encoder.id, vectors.shape[1],
+                                          [(k, v.astype(np.float32).tobytes()) for k, v in zip(todo, vectors)])
+        self._memory.update(((encoder.id, k), v) for k, v in found.items())
         if not texts:
             return np.zeros((0, encoder.dimension), dtype=np.float32)
         return np.stack([found[k] for k in keys])
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None

@@ -19,9 +19,12 @@ the nearest segments already coded with the theme (``doc:line``).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -235,43 +238,53 @@ def suggest(suggester: Suggester, segments: Sequence[CodedSegment], cache: Any, 
     return out
 
 
-def cache_path(codebook: str) -> Any:
-    from pathlib import Path
-
-    from .embed import CACHE_NAME
-
-    return Path(codebook).resolve().parent / ".qualcode" / CACHE_NAME
-
-
 @dataclass
 class SuggestResult:
     suggestions: list[Suggestion]
     suggester: Suggester
     coding: Any  # the CodingResult the suggestions were made on
-    embedded: int = 0
+    embedded: int = 0  # texts embedded in this run (the others came from the store)
+
+
+@contextmanager
+def _embedding_cache(store: str | os.PathLike[str] | None) -> Iterator[Any]:
+    """The embedding cache in the project store at ``store``; without a store, or when it
+    cannot be opened (it is derived data), one that embeds everything (with a warning)."""
+    from .embed import EmbeddingCache
+
+    if store is None:
+        yield EmbeddingCache(None)
+        return
+    from .store import StoreUnavailable, StoreWarning, open_store
+
+    try:
+        db = open_store(store)
+    except StoreUnavailable as err:
+        warnings.warn(f"{err}; embedding without it", StoreWarning, stacklevel=3)
+        yield EmbeddingCache(None)
+        return
+    with db:
+        yield EmbeddingCache(db)
 
 
 def suggest_project(corpus: str = "corpus", codebook: str = "codebook.yaml", *, codings: str | None = None,
-                    model: str | None = None, min_score: float = 0.0, cache: str | None | bool = True,
+                    model: str | None = None, min_score: float = 0.0, store: str | os.PathLike[str] | None = None,
                     jobs: int = 1, skip_unreadable: bool = False, threads: int = 1) -> SuggestResult:
     """Code the project (rule and manual codings combined), train on it and suggest what the
     codings miss. ``model`` is a local ONNX encoder folder (default: the bundled
-    all-MiniLM-L6-v2 int8); ``cache`` a path for the embedding cache, True for
-    ``.qualcode/embeddings.sqlite`` beside the codebook, None/False for none."""
-    from .embed import EmbeddingCache, load_encoder, require_extra
+    all-MiniLM-L6-v2 int8); ``store`` the project store (``qualcode.store``): coding is
+    incremental and embeddings are cached in it; None for neither."""
+    from .embed import load_encoder, require_extra
     from .project import code_project
 
     require_extra()
-    result = code_project(corpus, codebook, codings=codings, jobs=jobs, skip_unreadable=skip_unreadable)
+    result = code_project(corpus, codebook, codings=codings, jobs=jobs, skip_unreadable=skip_unreadable,
+                          store=store)
     encoder = load_encoder(model, threads=threads)
-    store = EmbeddingCache(cache_path(codebook) if cache is True else (cache or None))
-    try:
-        suggester = train(result.segments, result.codebook.codebook, encoder, store, manual=result.codings)
-        found = suggest(suggester, result.segments, store, min_score=min_score)
-        embedded = store.embedded
-    finally:
-        store.close()
-    return SuggestResult(found, suggester, result, embedded)
+    with _embedding_cache(store) as cache:
+        suggester = train(result.segments, result.codebook.codebook, encoder, cache, manual=result.codings)
+        found = suggest(suggester, result.segments, cache, min_score=min_score)
+    return SuggestResult(found, suggester, result, cache.embedded)
 
 
 def include(result: Any, suggestions: Sequence[Suggestion]) -> None:
@@ -289,20 +302,18 @@ def documents_by_id(documents: Sequence[Document]) -> dict[str, Document]:
     return {d.id: d for d in documents}
 
 
-def include_suggestions(result: Any, *, model: str | None = None, corpus: str = "corpus",
-                        codebook: str = "codebook.yaml", cache: str | None | bool = True) -> list[Suggestion]:
+def include_suggestions(result: Any, *, model: str | None = None,
+                        store: str | os.PathLike[str] | None = None) -> list[Suggestion]:
     """``qualcode code --suggestions include``: train on a CodingResult, suggest, and let the
-    suggestions join its codings and coded segments (see :func:`include`)."""
-    from .embed import EmbeddingCache, load_encoder, require_extra
+    suggestions join its codings and coded segments (see :func:`include`); embeddings
+    cached in the project store ``store``."""
+    from .embed import load_encoder, require_extra
 
     require_extra()
     encoder = load_encoder(model)
-    store = EmbeddingCache(cache_path(codebook) if cache is True else (cache or None))
-    try:
-        suggester = train(result.segments, result.codebook.codebook, encoder, store, manual=result.codings)
-        found = suggest(suggester, result.segments, store)
-    finally:
-        store.close()
+    with _embedding_cache(store) as cache:
+        suggester = train(result.segments, result.codebook.codebook, encoder, cache, manual=result.codings)
+        found = suggest(suggester, result.segments, cache)
     include(result, found)
     return found
 
