@@ -8,12 +8,13 @@ SIGHUP) during a write, after removing the temporary files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from . import __version__
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, QualcodeError
@@ -87,6 +88,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add to each record the rule codings not applied and why: 'vetoed' (by an exclusion) and "
                         "'rejected' (by a coder's 'not:')")
     _store_options(p)
+    p.add_argument("--suggestions", choices=("exclude", "include"), default="exclude",
+                   help="include: suggested codes above their threshold join the records' codes, marked source "
+                        "'suggested' with their score in matches (needs qualcode[suggest]; default: exclude)")
+    p.add_argument("--suggest-model", default=None, metavar="DIR",
+                   help="with --suggestions include: a local ONNX sentence encoder (model.onnx, tokenizer.json)")
+
+    p = command("suggest", cmd_suggest, "Suggest codes the patterns missed, per segment, with score, threshold, "
+                                        "model and evidence (needs qualcode[suggest]).")
+    _suggest_inputs(p)
+    p.add_argument("--format", choices=("json", "csv"), default=None,
+                   help="output format (default: from the suffix of -o, else json)")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="output file, or - for standard output (default)")
+
+    p = command("review", cmd_review, "Review suggestions: accept or reject them one at a time on a terminal, or "
+                                      "by id with --accept/--reject; accepted ones become the coder's manual "
+                                      "codings (codings/CODER.csv), every decision is logged in codings/review/.")
+    _suggest_inputs(p)
+    p.add_argument("--coder", default=None,
+                   help="the reviewer's name: writes codings/CODER.csv (with --decisions, for rows without a coder)")
+    p.add_argument("--accept", nargs="+", default=[], metavar="ID", help="accept these suggestions (no terminal)")
+    p.add_argument("--reject", nargs="+", default=[], metavar="ID", help="reject these suggestions (no terminal)")
+    p.add_argument("--decisions", default=None, metavar="FILE.csv",
+                   help="apply a decisions file: columns id, decision (accept|reject|skip), optional coder and note; "
+                        "checked whole, nothing written if any row is wrong (no terminal)")
+    p.add_argument("--as-example", action="store_true",
+                   help="with --accept or --decisions: every accepted passage also becomes an example of its code "
+                        "in the codebook (inserted as text; nothing else in the file changes)")
 
     p = command("check", cmd_check, "Validate the codebook and the corpus; report every problem at once.")
     p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
@@ -305,6 +333,25 @@ def _claims_path(args: argparse.Namespace) -> str:
     return str(Path(args.codebook).parent / "claims.yaml")
 
 
+def _suggest_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default="corpus", help="the corpus folder or file (default: corpus)")
+    p.add_argument("--codebook", default="codebook.yaml", help="the codebook (default: codebook.yaml)")
+    p.add_argument("--codings", default=None, metavar="DIR",
+                   help="folder of manual codings, one file per coder (default: codings/ if it exists; '' for none)")
+    p.add_argument("--model", default=None, metavar="DIR",
+                   help="a local ONNX sentence encoder: a folder with model.onnx and tokenizer.json (default: the "
+                        "bundled all-MiniLM-L6-v2 int8)")
+    p.add_argument("--min-score", type=float, default=0.0, help="only suggestions scoring at least this (default: 0; "
+                                                                  "each theme's threshold applies in any case)")
+    p.add_argument("--store", default=None, metavar="PATH",
+                   help="the project store: codings reused when unchanged, embeddings cached by text and model "
+                        "(default: .qualcode/project.sqlite beside the codebook)")
+    p.add_argument("--no-store", action="store_true", help="code and embed everything; leave the store alone")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="processes to code with (default: 1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on standard error")
+    _skip_unreadable(p)
+
+
 def _skip_unreadable(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-unreadable", action="store_true",
                    help="skip corpus files and folders that cannot be read (with a warning) instead of failing")
@@ -326,11 +373,105 @@ def cmd_code(args: argparse.Namespace) -> int:
     from .project import code_project
 
     _check_outputs(args, [args.output])
+    if args.suggestions == "include":  # before any coding: say at once when the extra is missing
+        from .embed import require_extra
+
+        require_extra()
     result = _code(args, code_project, explain=args.explain)
+    if args.suggestions == "include":
+        from .suggest import include_suggestions
+
+        include_suggestions(result, model=args.suggest_model, store=_store_path(args))
     fmt = args.format or format_for(args.output)
     write_coding(result.segments, args.output, format=fmt, trail=result.trail)
     _summary(args, result, [args.output] if args.output != "-" else [])
     return EXIT_OK
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .suggest import write_suggestions
+
+    _check_outputs(args, [args.output])
+    result = _suggest(args)
+    fmt = args.format or ("csv" if str(args.output).lower().endswith(".csv") else "json")
+    write_suggestions(result.suggestions, args.output, format=fmt)
+    if not args.quiet:
+        print(f"{len(result.suggestions)} suggestion(s) on {len(result.coding.segments)} segments "
+              f"(model {result.suggester.encoder.id}; {result.embedded} text(s) embedded, the rest from the store)",
+              file=sys.stderr)
+        if args.output != "-":
+            print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from .learn import Proposer
+    from .review import Review, apply_decisions, apply_decisions_file, pending, read_decisions, terminal_loop
+
+    by_id = bool(args.accept or args.reject)
+    if args.decisions and by_id:
+        raise QualcodeError("give either --decisions FILE or --accept/--reject ids, not both")
+    if args.as_example and not (args.decisions or by_id):
+        raise QualcodeError("--as-example applies to --accept and --decisions; on the terminal, press e")
+    if not args.decisions and not args.coder:
+        raise QualcodeError("--coder NAME is needed: the reviewer's name (writes codings/NAME.csv)")
+    folder = _codings_dir(args) or DEFAULT_CODINGS
+    learn = "example" if args.as_example else ""
+    result = _suggest(args, codings=folder if Path(folder).is_dir() else None)
+    codebook = Path(args.codebook)
+    if args.decisions:
+        counts = apply_decisions_file(args.decisions, result.suggestions, folder, args.coder, codebook=codebook,
+                                      learn=learn)
+        if not args.quiet:
+            print(f"{counts['accept']} accepted, {counts['reject']} rejected from {args.decisions}", file=sys.stderr)
+        return EXIT_OK
+    review = Review(Path(folder), args.coder, codebook, Proposer(result.coding.segments, result.coding.codebook))
+    if by_id:
+        apply_decisions(review, result.suggestions, args.accept, args.reject, learn=learn)
+        if not args.quiet:
+            print(f"{len(args.accept)} accepted, {len(args.reject)} rejected by {args.coder}", file=sys.stderr)
+        return EXIT_OK
+    if not sys.stdin.isatty():
+        raise QualcodeError("qualcode review needs a terminal for the one-at-a-time review; from a script, "
+                            "give --decisions FILE.csv, or --accept ID ... and --reject ID ... (ids from "
+                            "'qualcode suggest')")
+    queue = pending(result.suggestions, read_decisions(folder, args.coder))
+    if not queue:
+        print("nothing to review: no suggestion left that this coder has not decided on", file=sys.stderr)
+        return EXIT_OK
+    labels = {c.id: c.label for c in result.coding.codebook.codebook.codes.values()}
+    with _keys() as read_key:
+        counts = terminal_loop(review, queue, labels, read_key, lambda text: print(text, end="", flush=True))
+    print(f"\n{counts['accept']} accepted, {counts['reject']} rejected, {counts['skip']} skipped; "
+          f"{len(queue) - sum(counts.values())} left", file=sys.stderr)
+    return EXIT_OK
+
+
+def _suggest(args: argparse.Namespace, **override: Any) -> Any:
+    from .suggest import suggest_project
+
+    if args.jobs < 1:
+        raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
+    options = {"codings": _codings_dir(args), **override}
+    return suggest_project(args.corpus, args.codebook, model=args.model, min_score=args.min_score,
+                           store=_store_path(args), jobs=args.jobs, skip_unreadable=args.skip_unreadable, **options)
+
+
+@contextlib.contextmanager
+def _keys() -> Iterator[Callable[[], str]]:
+    """Key presses from the terminal, one at a time without Enter: the terminal stays in
+    cbreak mode for the whole review, so keys typed ahead of a prompt are kept and not
+    echoed (switching modes per key dropped or echoed them); restored on the way out."""
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    tty.setcbreak(fd, termios.TCSANOW)
+    try:
+        yield lambda: os.read(fd, 1).decode("utf-8", "replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, old)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -249,10 +249,10 @@ class CompiledCodebook:
         labels, rules = self._labels, self._rules
         code_names, case_names = self._code_names, self._case_names
         owners, specs, starts, ends = resolved.code_matches
-        code_matches = [_match(code_names[o], labels[i], rules[i], a, b, text[a:b], "rule", "")
+        code_matches = [_match(code_names[o], labels[i], rules[i], a, b, text[a:b], "rule", "", None)
                         for o, i, a, b in zip(owners, specs, starts, ends)]
         owners, specs, starts, ends = resolved.case_matches
-        case_matches = [_match(case_names[o], labels[i], rules[i], a, b, text[a:b], "rule", "")
+        case_matches = [_match(case_names[o], labels[i], rules[i], a, b, text[a:b], "rule", "", None)
                         for o, i, a, b in zip(owners, specs, starts, ends)]
         code_set, case_set = self._code_sets, self._case_sets
         m, c = resolved.code_bounds, resolved.case_bounds

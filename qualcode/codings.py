@@ -172,7 +172,7 @@ def _as_match(c: Coding, a: int, b: int, s: CodedSegment) -> Match:
     if c.source == "rule" and c.rule is not None:
         return Match(c.code, c.rule.pattern, c.rule.where, a, b, text)
     where = c.rule.where if c.rule is not None else ""
-    return Match(c.code, f"{c.source}:{c.coder}", where, a, b, text, c.source, c.coder)
+    return Match(c.code, f"{c.source}:{c.coder}", where, a, b, text, c.source, c.coder, c.confidence)
 
 
 def trail(codings: Iterable[Coding], documents: dict[str, Document]) -> dict[str, dict[str, list[dict[str, Any]]]]:

@@ -720,7 +720,7 @@ def segments_from_records(records: Iterable[Mapping[str, Any]], *, source: str =
 
 def _match(m: Mapping[str, Any], key: str) -> Match:
     return Match(code=m[key], pattern=m["pattern"], rule=m["rule"], start=m["start"], end=m["end"], text=m["text"],
-                 source=m.get("source", "rule"), coder=m.get("coder", ""))
+                 source=m.get("source", "rule"), coder=m.get("coder", ""), score=m.get("score"))
 
 
 def _check_choice(what: str, value: Any, known: tuple[str, ...]) -> None:

@@ -79,6 +79,7 @@ class Match:
     text: str
     source: str = "rule"  # the Coding source: rule, manual, imported, suggested
     coder: str = ""  # who, for a manual or imported coding
+    score: float | None = None  # the model's score, for a suggested coding
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,8 @@ def _match_record(m: Match, key: str) -> dict[str, Any]:
     record = {key: m.code, "pattern": m.pattern, "rule": m.rule, "start": m.start, "end": m.end, "text": m.text}
     if key == "code":
         record["source"], record["coder"] = m.source, m.coder
+        if m.score is not None:
+            record["score"] = round(m.score, 4)
     return record
 
 

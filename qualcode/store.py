@@ -36,7 +36,7 @@ _match, _coded, _segment = (fast_constructor(cls) for cls in (Match, CodedSegmen
 
 STORE_DIR = ".qualcode"
 STORE_NAME = "project.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RULE_CODER = "qualcode"  # the coder of rule codings: the program, with the rule saying which pattern
 
 _SCHEMA_V1 = """
@@ -170,9 +170,22 @@ CREATE VIEW current_codings AS
     JOIN run_documents rd ON rd.coded_id = c.coded_id AND rd.run_id = (SELECT max(id) FROM runs);
 """
 
+# Sentence embeddings of code suggestions (qualcode.embed), keyed by the encoder and the
+# text, so a re-run embeds only new text; float32 vectors of ``dimension`` values.
+_SCHEMA_V2 = """
+CREATE TABLE embeddings (
+    model TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    dimension INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_sha256)
+) WITHOUT ROWID;
+"""
+
 # Migrations: MIGRATIONS[v] brings a store at schema version v to version v + 1.
 MIGRATIONS: dict[int, tuple[str, str]] = {
     0: ("create the store: runs, documents, coded documents, segments, codings, case mentions", _SCHEMA_V1),
+    1: ("embeddings of code suggestions, by model and text", _SCHEMA_V2),
 }
 
 
@@ -287,6 +300,24 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    # -- embeddings ----------------------------------------------------------------------------
+    def embeddings(self, model: str, keys: Iterable[str]) -> dict[str, bytes]:
+        """The stored vectors (float32 bytes) of the texts with these sha256 keys, by key."""
+        unique = sorted(set(keys))
+        found: dict[str, bytes] = {}
+        for k in range(0, len(unique), 500):  # under SQLite's limit of bound parameters
+            chunk = unique[k:k + 500]
+            found.update(self.conn.execute(
+                f"SELECT text_sha256, vector FROM embeddings WHERE model = ? AND text_sha256 IN "
+                f"({','.join('?' * len(chunk))})", [model, *chunk]))
+        return found
+
+    def add_embeddings(self, model: str, dimension: int, vectors: Iterable[tuple[str, bytes]]) -> None:
+        """Store vectors (sha256 of the text, float32 bytes) of one model, in one transaction."""
+        with self.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?, ?)",
+                             ((model, key, dimension, blob) for key, blob in vectors))
+
     # -- runs --------------------------------------------------------------------------------
     def runs(self) -> list[RunInfo]:
         rows = self.conn.execute("SELECT id, started, finished, qualcode_version, spacy_version, pipeline, codebook, "
@@ -328,12 +359,12 @@ class Store:
             rule = rules.get((rfile, rline, rcol))
             if rule is None:
                 rule = rules[(rfile, rline, rcol)] = f"{rfile}:{rline}:{rcol}"
-            matches.setdefault(seg, []).append(_match(code, pattern, rule, a, b, text[a:b], "rule", ""))
+            matches.setdefault(seg, []).append(_match(code, pattern, rule, a, b, text[a:b], "rule", "", None))
         case_matches: dict[str, list[Match]] = {}
         for seg, case, pattern, rule, a, b in self.conn.execute(
                 'SELECT segment, "case", pattern, rule, start, "end" FROM case_mentions WHERE coded_id = ? '
                 "ORDER BY seq", (coded_id,)):
-            case_matches.setdefault(seg, []).append(_match(case, pattern, rule, a, b, text[a:b], "rule", ""))
+            case_matches.setdefault(seg, []).append(_match(case, pattern, rule, a, b, text[a:b], "rule", "", None))
         out = []
         for sid, start, end, line, kind, paragraph, section, section_start, item, speaker, codes, cases, context in \
                 self.conn.execute('SELECT id, start, "end", line, kind, paragraph, section, section_start, item, '

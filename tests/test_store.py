@@ -118,8 +118,8 @@ def test_store_options(project, args, made):
 def test_store_tables_hold_documents_segments_codings_and_runs(project):
     assert run_cli("code", "-o", "-", cwd=project).returncode == 0
     db = sqlite3.connect(project / ".qualcode" / "project.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-    assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,)]
     docs = db.execute("SELECT id, kind, length(sha256) FROM documents ORDER BY id").fetchall()
     assert docs == [("a.md", "interview", 64), ("b.txt", "", 64), ("notes/c.md", "field-notes", 64)]
     run = db.execute("SELECT qualcode_version, spacy_version, codebook, documents, recoded, finished > started "
@@ -193,8 +193,28 @@ def test_store_corrupt_file_is_rebuilt_with_a_warning(project):
     assert (project / ".qualcode" / "project.sqlite.corrupt").exists()
 
 
+def test_store_version_1_is_migrated_keeping_its_runs(project):
+    """A store written before the embeddings table (schema 1) gains it and keeps its data."""
+    from qualcode.store import MIGRATIONS
+
+    path = project / ".qualcode" / "project.sqlite"
+    path.parent.mkdir()
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0][1] + "INSERT INTO schema_migrations VALUES (1, 'then', 'v1');"
+                     "INSERT INTO runs VALUES (1, 'a', 'b', '0', '3', 'p', 'codebook.yaml', 'x', 'corpus', '{}', 3, 3);"
+                     "PRAGMA user_version = 1;")
+    db.close()
+    out = run_cli("code", "-o", "-", cwd=project)
+    assert out.returncode == 0, out.stderr
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert [v for v, in db.execute("SELECT version FROM schema_migrations")] == [1, 2]
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 2  # the old run and this one
+    assert db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 0
+
+
 @pytest.mark.parametrize("setup, message", [
-    ("PRAGMA user_version = 99", r"schema version 99, newer than this qualcode \(1\) knows: upgrade qualcode"),
+    ("PRAGMA user_version = 99", r"schema version 99, newer than this qualcode \(2\) knows: upgrade qualcode"),
     ("CREATE TABLE other (x)", r"not a qualcode store"),
 ])
 def test_store_unknown_schema_is_refused(project, setup, message):
