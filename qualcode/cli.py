@@ -801,7 +801,8 @@ def _current(args: argparse.Namespace) -> Any:
 
     if args.jobs < 1:
         raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
-    db, result = current_store(args.corpus, args.codebook, _store_path(args), model=args.model, jobs=args.jobs)
+    db, result = current_store(args.corpus, args.codebook, _store_path(args), model=args.model, jobs=args.jobs,
+                               codings=_codings_dir(args))
     if result is not None:
         _summary(args, result, [])
     return db
@@ -817,7 +818,7 @@ def _code(args: argparse.Namespace, func: Callable[..., Any], **options: Any) ->
 
 def _codings_dir(args: argparse.Namespace) -> str | None:
     """The manual codings folder: --codings, else codings/ when it exists; '' means none."""
-    if args.codings is not None:
+    if getattr(args, "codings", None) is not None:  # retrieval commands have no --codings: the default folder
         return args.codings or None
     return DEFAULT_CODINGS if Path(DEFAULT_CODINGS).is_dir() else None
 

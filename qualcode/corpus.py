@@ -16,6 +16,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import CorpusError, Problem
 from .inputs import MiB, decode_utf8, display_path, read_regular_file
@@ -40,14 +41,21 @@ class CorpusWalkWarning(UserWarning):
     """A file or folder of the corpus was not read: a symbolic link not followed, or skipped as unreadable."""
 
 
-def load_corpus(root: str | Path, *, skip_unreadable: bool = False) -> list[Document]:
+if TYPE_CHECKING:
+    from .metacache import FrontMatterCache
+
+
+def load_corpus(root: str | Path, *, skip_unreadable: bool = False,
+                front_matter: "FrontMatterCache | None" = None) -> list[Document]:
     """Read every ``.txt``/``.md`` file under ``root`` (sorted by id) into Documents.
 
     Raises CorpusError listing every problem: missing or empty corpus, undecodable,
     binary or unreadable files and folders, file names that are not UTF-8, invalid front
     matter. With ``skip_unreadable`` a file or folder that cannot be read (permissions,
     not a regular file, a name that is not UTF-8) is skipped with a warning instead.
-    A single file may be given too.
+    A single file may be given too. ``front_matter`` (path, text SHA-256 -> parsed front
+    matter, see ``qualcode.metacache``) spares parsing the front matter of documents seen
+    before; the entries of the others are added to it.
     """
     root = Path(root)
     problems: list[Problem] = []
@@ -63,7 +71,7 @@ def load_corpus(root: str | Path, *, skip_unreadable: bool = False) -> list[Docu
     docs: list[Document] = []
     for path, doc_id in paths:
         try:
-            doc = read_document(path, doc_id)
+            doc = read_document(path, doc_id, front_matter)
         except UnreadableFileError as err:
             if not skip_unreadable:
                 problems.extend(Problem(p.file, f"{p.message}; or pass --skip-unreadable to skip it") for p in err.problems)
@@ -142,13 +150,15 @@ def _walk(root: Path, problems: list[Problem], skip_unreadable: bool) -> list[tu
     return files
 
 
-def read_document(path: str | Path, doc_id: str | None = None) -> Document | None:
+def read_document(path: str | Path, doc_id: str | None = None,
+                  front_matter: "FrontMatterCache | None" = None) -> Document | None:
     """Read one file; None (with a warning) when it holds no text."""
     data = read_regular_file(path, MAX_DOCUMENT_BYTES, "corpus file", error=UnreadableFileError)
-    return parse_document(data, doc_id or Path(path).name, display_path(path))
+    return parse_document(data, doc_id or Path(path).name, display_path(path), front_matter)
 
 
-def parse_document(data: bytes, doc_id: str, path: str = "") -> Document | None:
+def parse_document(data: bytes, doc_id: str, path: str = "",
+                   front_matter: "FrontMatterCache | None" = None) -> Document | None:
     """Decode ``data`` and split off its front matter; see :func:`load_corpus`."""
     path = path or doc_id
     nul = data.find(b"\x00", 0, 8192)
@@ -162,7 +172,10 @@ def parse_document(data: bytes, doc_id: str, path: str = "") -> Document | None:
     # Old Mac files break lines with a lone CR: the front matter is found on a copy where
     # it is LF (same length, so the same offsets); the text itself stays the file's.
     lines = _LONE_CR.sub("\n", text) if "\r" in text else text
-    meta, body_start = parse_front_matter(lines, path)
+    if front_matter is None:
+        meta, body_start = parse_front_matter(lines, path)
+    else:
+        meta, body_start = _cached_front_matter(lines, path, front_matter)
     if not text[body_start:].strip():
         warnings.warn(f"{path}: no text after the front matter, skipped", EmptyDocumentWarning, stacklevel=2)
         return None
@@ -171,3 +184,25 @@ def parse_document(data: bytes, doc_id: str, path: str = "") -> Document | None:
 
 def _warn(message: str) -> None:
     warnings.warn(message, CorpusWalkWarning, stacklevel=3)
+
+
+def _cached_front_matter(text: str, path: str, cache: "FrontMatterCache") -> tuple[dict, int]:
+    """parse_front_matter through ``cache``: the same values and the same warnings."""
+    import hashlib
+
+    from .frontmatter import FrontMatterWarning
+    from .metacache import Parsed
+
+    key = (path, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    parsed = cache.get(key)
+    if parsed is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            meta, body_start = parse_front_matter(text, path)
+        cache.put(key, Parsed(meta, body_start, tuple((w.category.__name__, str(w.message)) for w in caught)))
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return meta, body_start
+    for category, message in parsed.warnings:
+        warnings.warn(message, FrontMatterWarning if category == "FrontMatterWarning" else UserWarning, stacklevel=4)
+    return parsed.meta, parsed.body_start

@@ -108,7 +108,10 @@ def _codings(store: Store, coded_id: int | None) -> list[tuple[tuple, Any]]:
                 "JOIN segments s ON s.coded_id = c.coded_id AND s.id = c.segment WHERE c.coded_id = ? AND c.status IN ('applied', 'inherited') "
                 "ORDER BY c.seq", (coded_id,)):
         rule = f"{rfile}:{rline}:{rcol}" if rfile else None
-        key = (code, source, coder, status, pattern, via, passage, text)
+        # an inherited code belongs to the segment (one per ancestor, on its first sub-code's span):
+        # it changes when the segment gains or loses it, not when another sub-code brings it first
+        key = (code, source, coder, status, via, passage) if status == "inherited" else \
+            (code, source, coder, status, pattern, via, passage, text)
         out.append((key, lambda g, v=(code, doc, line, seg, passage, text, source, coder, status, pattern, rule, via,
                                                offset):
                     Change(g, *v)))

@@ -100,8 +100,10 @@ def check_front_matter(documents: Sequence[Document], resolve_case: Callable[[An
         if raw is None:
             continue
         path = d.path or d.id
-        located = locate_front_matter(d)
-        where: Callable[..., tuple[int, int]] = located.where if located else (lambda p, value=False: (1, 1))
+
+        def where(key: tuple, value: bool = False, d: Document = d) -> tuple[int, int]:
+            located = locate_front_matter(d)  # parsed again only to place a problem: valid front matter is not
+            return located.where(key, value=value) if located else (1, 1)
         if isinstance(raw, str):
             if resolve_case(raw) is None and ("," in raw or ";" in raw):
                 items = ", ".join(s.strip() for s in re.split("[,;]", raw) if s.strip())

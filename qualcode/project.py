@@ -179,8 +179,11 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         loaded = load_codebook(codebook)
     except CodebookError as err:
         problems.extend(err.problems)
+    # an existing store only, and a readable codebook: bad input leaves the project as it was
+    front_matter = _stored_front_matter(store) if store is not None and loaded is not None \
+        and Path(store).is_file() else None
     try:
-        documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
+        documents = load_corpus(corpus, skip_unreadable=skip_unreadable, front_matter=front_matter)
     except CorpusError as err:
         problems.extend(err.problems)
     manual: list[Coding] = []
@@ -209,7 +212,7 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
 
     result = CodingResult(documents=documents, codebook=loaded, source=source, segments=[])
     if store is not None:
-        from .store import StoreUnavailable, StoreWarning, code_incrementally, open_store
+        from .store import StoreUnavailable, StoreWarning, code_incrementally, coder_files_sha256, open_store
 
         try:
             db = open_store(store)
@@ -218,7 +221,8 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         else:
             with db:
                 inc = code_incrementally(db, documents, str(codebook), loaded, model=model, corpus=str(corpus),
-                                         settings={"model": model}, code=code)
+                                         settings={"model": model, "codings": coder_files_sha256(codings)}, code=code,
+                                         coders=manual, front_matter=front_matter)
             result.segments, result.store, result.recoded = inc.segments, Path(store), inc.recoded
             result.unchanged, result.codebook_changed, result.run_id = inc.unchanged, inc.codebook_changed, inc.run_id
     if result.store is None:
@@ -226,6 +230,18 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     _apply_codings(result, compiled() if explain else None, manual, explain)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _stored_front_matter(store: str | Path) -> object | None:
+    """The front matter the store parsed last run (None when the store cannot be opened:
+    coding says why)."""
+    from .store import StoreUnavailable, open_store
+
+    try:
+        with open_store(store) as db:
+            return db.front_matter()
+    except StoreUnavailable:
+        return None
 
 
 def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool) -> None:

@@ -20,17 +20,18 @@ APPLIED = ("applied", "inherited")
 
 
 def current_store(corpus: str | Path, codebook: str | Path, store: str | Path, *, model: str | None = None,
-                  jobs: int = 1) -> tuple[Store, Any]:
+                  jobs: int = 1, codings: str | Path | None = None) -> tuple[Store, Any]:
     """The store, brought up to date: when its last run is not of these files, this
-    codebook, qualcode version and pipeline, the corpus is coded (incrementally) first.
-    Returns the open store and the CodingResult of that coding (None when it was current)."""
+    codebook, qualcode version and pipeline, and the coder files in ``codings`` as they
+    are, the corpus is coded (incrementally) first. Returns the open store and the
+    CodingResult of that coding (None when it was current)."""
     db = open_store(store)
-    if db.is_current(corpus, codebook, model):
+    if db.is_current(corpus, codebook, model, codings):
         return db, None
     db.close()
     from .project import code_project
 
-    result = code_project(corpus, codebook, jobs=jobs, model=model, store=store)
+    result = code_project(corpus, codebook, jobs=jobs, model=model, store=store, codings=codings)
     return open_store(store), result
 
 
@@ -102,10 +103,12 @@ def find_segments(store: Store, *, codes: Sequence[str] = (), case: str | None =
     if source:
         coding_filter.append("c.source = ?")
         coding_params.append(source)
-    if codes or source:
-        where.append("EXISTS (SELECT 1 FROM codings c WHERE c.coded_id = s.coded_id AND c.segment = s.id AND "
-                     + " AND ".join(coding_filter) + ")")
-        params.extend(coding_params)
+    if codes or source:  # a rule coding of the segment's coded document, or a coder's of this run
+        cond = " AND ".join(coding_filter)
+        where.append(f"(EXISTS (SELECT 1 FROM codings c WHERE c.coded_id = s.coded_id AND c.segment = s.id AND {cond}) "
+                     f"OR EXISTS (SELECT 1 FROM codings c WHERE c.coded_id IS NULL AND c.run_id = rd.run_id AND "
+                     f"c.doc_id = s.doc_id AND c.segment = s.id AND {cond}))")
+        params.extend(coding_params + coding_params)
     if docs:
         where.append("(" + " OR ".join(["d.kind = ? OR s.doc_id LIKE ? ESCAPE '\\'"] * len(docs)) + ")")
         for d in docs:
@@ -123,21 +126,22 @@ def find_segments(store: Store, *, codes: Sequence[str] = (), case: str | None =
         if rx is not None and not rx.search(row[6]):
             continue
         picked.append(row)
-    codings = _codings_of(store, [(r[0], r[1]) for r in picked])
+    codings = _codings_of(store, run, [(r[0], r[1], r[2]) for r in picked])
     return [Passage(doc, line, sid, start, end, seg_text, tuple(json.loads(seg_codes)),
                     tuple(codings.get((cid, sid), ())))
             for cid, sid, doc, line, start, end, seg_text, seg_codes, _, _ in picked]
 
 
-def _codings_of(store: Store, keys: list[tuple[int, str]]) -> dict[tuple[int, str], list[Applied]]:
-    """The applied and inherited codings of these (coded document, segment) pairs."""
+def _codings_of(store: Store, run: int, keys: list[tuple[int, str, str]]) -> dict[tuple[int, str], list[Applied]]:
+    """The applied and inherited codings of these (coded document, segment, document)
+    triples: the rule codings, then the coders' codings of run ``run``."""
     out: dict[tuple[int, str], list[Applied]] = defaultdict(list)
     if not keys:
         return out
     db = store.conn
     db.execute("CREATE TEMP TABLE IF NOT EXISTS picked (coded_id INTEGER, segment TEXT)")
     db.execute("DELETE FROM picked")
-    db.executemany("INSERT INTO picked VALUES (?, ?)", keys)
+    db.executemany("INSERT INTO picked VALUES (?, ?)", [k[:2] for k in keys])
     for cid, seg, code, source, coder, status, pattern, rfile, rline, rcol, via, start, end, text in db.execute(
             'SELECT c.coded_id, c.segment, c.code, c.source, c.coder, c.status, c.pattern, c.rule_file, c.rule_line, '
             'c.rule_col, c.via, c.start, c."end", c.text FROM picked p '  # picked drives the loop; by c.id, which
@@ -145,6 +149,15 @@ def _codings_of(store: Store, keys: list[tuple[int, str]]) -> dict[tuple[int, st
             "WHERE c.status IN ('applied', 'inherited') ORDER BY p.rowid, c.id"):  # planner on codings_by_segment
         rule = f"{rfile}:{rline}:{rcol}" if rfile else None
         out[(cid, seg)].append(Applied(code, source, coder, status, pattern, rule, via, start, end, text))
+    coded = {(doc, seg): cid for cid, seg, doc in keys}
+    for doc, seg, code, source, coder, status, pattern, rfile, rline, rcol, via, start, end, text in db.execute(
+            'SELECT doc_id, segment, code, source, coder, status, pattern, rule_file, rule_line, rule_col, via, start, '
+            '"end", text FROM codings WHERE coded_id IS NULL AND run_id = ? AND status IN (\'applied\', \'inherited\') '
+            "ORDER BY seq", (run,)):
+        cid = coded.get((doc, seg))
+        if cid is not None:
+            rule = f"{rfile}:{rline}:{rcol}" if rfile else None
+            out[(cid, seg)].append(Applied(code, source, coder, status, pattern, rule, via, start, end, text))
     return out
 
 
@@ -343,10 +356,13 @@ def code_stats(store: Store, loaded: Any, *, broad_share: float = BROAD_SHARE) -
                       "AND rd.run_id = ?", (run,)).fetchone()[0]
     ndoc = db.execute("SELECT count(*) FROM run_documents WHERE run_id = ?", (run,)).fetchone()[0]
     per_code: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for code, source, segs, docs in db.execute(
-            f"SELECT c.code, c.source, count(DISTINCT c.coded_id || ' ' || c.segment), count(DISTINCT c.doc_id) "
-            f"FROM codings c {join} WHERE c.status IN ('applied', 'inherited') GROUP BY c.code, c.source "
-            f"ORDER BY c.code, c.source", (run,)):
+    for code, source, segs, docs in db.execute(  # rule codings of the run's coded documents, coders' of the run
+            "SELECT code, source, count(DISTINCT doc_id || ' ' || segment), count(DISTINCT doc_id) FROM ("
+            f"SELECT c.code, c.source, c.doc_id, c.segment FROM codings c {join} "
+            "WHERE c.status IN ('applied', 'inherited') UNION ALL "
+            "SELECT code, source, doc_id, coalesce(segment, start || '-' || \"end\") FROM codings "
+            "WHERE coded_id IS NULL AND run_id = ? AND status IN ('applied', 'inherited')) "
+            "GROUP BY code, source ORDER BY code, source", (run, run)):
         per_code[code][source] = (segs, docs)
     codes = [CodeStats(c.id, c.label, per_code.get(c.id, {})) for c in loaded.codebook.codes.values()]
     fired = {f"{rfile}:{rline}:{rcol}": (n, segs) for rfile, rline, rcol, n, segs in db.execute(

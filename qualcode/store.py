@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import functools
 import hashlib
 import json
 import os
@@ -29,15 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .codings import rule_codings
 from .errors import Problem, QualcodeError
-from .model import Coding, CodedSegment, Codebook, Document, Match, Rule, Segment, fast_constructor
+from .model import Coding, CodedSegment, Codebook, Document, Match, Segment, fast_constructor
 
 _match, _coded, _segment = (fast_constructor(cls) for cls in (Match, CodedSegment, Segment))
 
 STORE_DIR = ".qualcode"
 STORE_NAME = "project.sqlite"
-SCHEMA_VERSION = 2
-RULE_CODER = "qualcode"  # the coder of rule codings: the program, with the rule saying which pattern
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_migrations (
@@ -182,10 +181,30 @@ CREATE TABLE embeddings (
 ) WITHOUT ROWID;
 """
 
+# Version 3: manual and imported codings are stored per run (coded_id NULL, run_id the run that
+# read them from the coder files), and current_codings shows them; the parsed front matter of
+# the last run's documents (qualcode.metacache), so a re-run does not parse it again.
+_SCHEMA_V3 = """
+CREATE INDEX codings_of_coders ON codings (run_id, doc_id, segment) WHERE coded_id IS NULL;
+CREATE TABLE front_matter (
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    parsed TEXT NOT NULL,
+    PRIMARY KEY (path, sha256)
+);
+DROP VIEW current_codings;
+CREATE VIEW current_codings AS
+    SELECT c.* FROM codings c
+    JOIN run_documents rd ON rd.coded_id = c.coded_id AND rd.run_id = (SELECT max(id) FROM runs)
+    UNION ALL
+    SELECT c.* FROM codings c WHERE c.coded_id IS NULL AND c.run_id = (SELECT max(id) FROM runs);
+"""
+
 # Migrations: MIGRATIONS[v] brings a store at schema version v to version v + 1.
 MIGRATIONS: dict[int, tuple[str, str]] = {
     0: ("create the store: runs, documents, coded documents, segments, codings, case mentions", _SCHEMA_V1),
     1: ("embeddings of code suggestions, by model and text", _SCHEMA_V2),
+    2: ("manual and imported codings of each run, in current_codings too; parsed front matter", _SCHEMA_V3),
 }
 
 
@@ -240,6 +259,20 @@ def codebook_sha256(path: str | os.PathLike[str]) -> str:
     with contextlib.suppress(OSError):
         h.update(Path(path).read_bytes())
     return h.hexdigest()
+
+
+def coder_files_sha256(folder: str | os.PathLike[str] | None) -> dict[str, str]:
+    """The coder files of a manual codings folder (as ``qualcode.manual`` reads them), name
+    -> SHA-256 of the bytes: a run records them, so retrieval knows when they changed."""
+    if folder is None or not Path(folder).is_dir():
+        return {}
+    from .manual import coding_files
+
+    out = {}
+    for path in coding_files(folder):
+        with contextlib.suppress(OSError):
+            out[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
 
 
 def pipeline_id(model: str | None) -> str:
@@ -334,6 +367,13 @@ class Store:
                                       (run_id,)))
 
     # -- the cache ---------------------------------------------------------------------------
+    def front_matter(self) -> Any:
+        """The parsed front matter of the last run's documents (a qualcode.metacache.FrontMatterCache)."""
+        from .metacache import FrontMatterCache
+
+        return FrontMatterCache({(p, h): t for p, h, t in self.conn.execute("SELECT path, sha256, parsed "
+                                                                             "FROM front_matter")})
+
     def coded_ids(self, documents: Sequence[Document], key: CodingKey) -> dict[str, int]:
         """Document id -> stored coded-document id, for the documents whose text hash and key
         have a stored coding."""
@@ -377,9 +417,11 @@ class Store:
 
     def record_run(self, *, started: str, documents: Sequence[Document], coded: dict[str, list[CodedSegment]],
                    reused: dict[str, int], key: CodingKey, codebook: Codebook, codebook_path: str, corpus: str,
-                   settings: dict[str, Any]) -> int:
+                   settings: dict[str, Any], coders: Sequence[Coding] = (), front_matter: Any = None) -> int:
         """Write one run in one transaction: the newly coded documents (``coded``), which
-        stored coding every other document reused, and the documents' current state."""
+        stored coding every other document reused, the coders' codings read in this run
+        (``coders``: manual and imported, stored with this run and no coded document), and
+        the documents' current state."""
         db = self.conn
         with self.transaction():
             cur = db.execute(
@@ -400,11 +442,17 @@ class Store:
                 db.execute("INSERT INTO run_documents VALUES (?, ?, ?, 1)", (run_id, doc_id, coded_id))
             db.executemany("INSERT INTO run_documents VALUES (?, ?, ?, 0)",
                            [(run_id, doc_id, cid) for doc_id, cid in reused.items()])
+            self.add_codings(coders, run_id=run_id, texts={d.id: d.text for d in documents})
             db.execute("DELETE FROM documents")
             db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [(d.id, d.path, sha256_text(d.text), json.dumps(d.meta, sort_keys=True, default=str,
                                                                            ensure_ascii=False),
                              d.kind, d.title, len(d.text), d.body_start, *_stat(d.path), run_id) for d in documents])
+            if front_matter is not None:  # what this run parsed or reused, for the next
+                db.execute("DELETE FROM front_matter")
+                db.executemany("INSERT INTO front_matter VALUES (?, ?, ?)",
+                               [(p, h, front_matter.known.get((p, h)) or parsed.dumps())
+                                for (p, h), parsed in sorted(front_matter.used.items())])
             db.execute("DELETE FROM codes")
             db.executemany("INSERT INTO codes VALUES (?, ?, ?, ?, ?, ?)",
                            [(c.id, n, c.label, c.parent, c.color, c.definition)
@@ -424,7 +472,7 @@ class Store:
              c.segment.paragraph, c.segment.item, c.segment.section, c.segment.section_start, c.segment.speaker, c.text,
              dumps[c.codes], dumps[c.cases], dumps[c.context_cases])
             for n, c in enumerate(segments, 1)])
-        self.add_codings(rule_codings(segments, codebook, document), run_id=run_id, coded_id=coded_id,
+        self.add_codings(rule_codings(segments, codebook), run_id=run_id, coded_id=coded_id,
                          texts={document.id: document.text})
         db.executemany("INSERT INTO case_mentions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             (coded_id, n, c.segment.id, m.code, m.pattern, m.rule, m.start, m.end)
@@ -450,16 +498,20 @@ class Store:
         return len(rows)
 
 
-    def is_current(self, corpus: str | os.PathLike[str], codebook: str | os.PathLike[str], model: str | None) -> bool:
+    def is_current(self, corpus: str | os.PathLike[str], codebook: str | os.PathLike[str], model: str | None,
+                   codings: str | os.PathLike[str] | None = None) -> bool:
         """Whether the last run coded exactly these files with this codebook, qualcode
-        version and pipeline (files whose size and modification time are unchanged are
-        taken as unchanged; the others are read and their text hashed)."""
+        version and pipeline, and read these coder files (``codings``, the manual codings
+        folder) as they are now (corpus files whose size and modification time are
+        unchanged are taken as unchanged; the others are read and their text hashed)."""
         from . import __version__
         from .corpus import _walk, read_document  # the corpus walk that load_corpus does
 
         last = self.last_run()
         if last is None or (last.codebook_sha256, last.qualcode_version, last.pipeline) != (
                 codebook_sha256(codebook), __version__, pipeline_id(model)):
+            return False
+        if last.settings.get("codings", {}) != coder_files_sha256(codings):
             return False
         root = Path(corpus)
         if not root.exists():
@@ -591,39 +643,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-# -- rule codings --------------------------------------------------------------------------------
-
-def rule_codings(segments: Sequence[CodedSegment], codebook: Codebook,
-                 document: Document | None = None) -> list[Coding]:
-    """The rule Codings of coded segments: one ``applied`` per match (in match order), then
-    per segment one ``inherited`` per ancestor code no match applied, ``via`` the first code
-    of the segment that has it as an ancestor, spanning the segment."""
-    out: list[Coding] = []
-    for c in segments:
-        s = c.segment
-        direct: list[str] = []
-        for m in c.matches:
-            line = s.line + (document.text.count("\n", s.start, m.start) if document is not None else 0)
-            out.append(Coding(s.id, s.doc, m.start, m.end, m.code, "rule", RULE_CODER, _rule(m.rule, m.pattern),
-                              line=line))
-            if m.code not in direct:
-                direct.append(m.code)
-        for code in c.codes:
-            if code in direct:
-                continue
-            via = next((d for d in direct if code in codebook.code_ancestors(d)), None)
-            out.append(Coding(s.id, s.doc, s.start, s.end, code, "rule", RULE_CODER, status="inherited", via=via,
-                              line=s.line))
-    return out
-
-
-@functools.lru_cache(maxsize=65536)
-def _rule(where: str, pattern: str) -> Rule:
-    """The Rule of a match: ``codebook.yaml:797:11`` and ``term:finance``."""
-    file, line, col = where.rsplit(":", 2)
-    return Rule(pattern.split(":", 1)[0], pattern, file, int(line), int(col))
-
-
 # -- incremental coding ------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -639,9 +658,14 @@ class IncrementalResult:
 
 def code_incrementally(store: Store, documents: Sequence[Document], codebook_path: str, loaded: Any, *,
                        model: str | None, corpus: str, settings: dict[str, Any],
-                       code: Callable[[Sequence[Document]], list[CodedSegment]]) -> IncrementalResult:
+                       code: Callable[[Sequence[Document]], list[CodedSegment]],
+                       coders: Sequence[Coding] = (), front_matter: Any = None) -> IncrementalResult:
     """Reuse the stored coding of every document whose text, codebook, qualcode version and
-    pipeline are unchanged; ``code`` the others (in document order); record the run."""
+    pipeline are unchanged; ``code`` the others (in document order); record the run with
+    the coders' codings (``coders``, manual and imported, read from their files this run:
+    the store keeps a copy per run, the files stay the only source)."""
+    from .codings import attach_segments
+
     from . import __version__
 
     started = _now()
@@ -658,7 +682,8 @@ def code_incrementally(store: Store, documents: Sequence[Document], codebook_pat
     try:
         run_id: int | None = store.record_run(started=started, documents=documents, coded=coded, reused=reused,
                                               key=key, codebook=loaded.codebook, codebook_path=codebook_path,
-                                              corpus=corpus, settings=settings)
+                                              corpus=corpus, settings=settings,
+                                              coders=attach_segments(coders, out), front_matter=front_matter)
     except sqlite3.OperationalError as err:  # rolled back: the store keeps its previous state
         warnings.warn(f"{store.path}: cannot update the store ({err}); it keeps its previous runs, the coding "
                       f"and outputs are unaffected", StoreWarning, stacklevel=2)

@@ -118,8 +118,8 @@ def test_store_options(project, args, made):
 def test_store_tables_hold_documents_segments_codings_and_runs(project):
     assert run_cli("code", "-o", "-", cwd=project).returncode == 0
     db = sqlite3.connect(project / ".qualcode" / "project.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,)]
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,), (2,), (3,)]
     docs = db.execute("SELECT id, kind, length(sha256) FROM documents ORDER BY id").fetchall()
     assert docs == [("a.md", "interview", 64), ("b.txt", "", 64), ("notes/c.md", "field-notes", 64)]
     run = db.execute("SELECT qualcode_version, spacy_version, codebook, documents, recoded, finished > started "
@@ -138,7 +138,7 @@ def test_store_tables_hold_documents_segments_codings_and_runs(project):
                                          "AND status = 'applied'"):
         assert text[start:end] == quoted
     inherited = db.execute("SELECT code, via, text FROM codings WHERE status = 'inherited'").fetchall()
-    assert inherited == [("finance", "credit", "Firms in Teziutlán got credit.")]
+    assert inherited == [("finance", "credit", "credit")]  # on the sub-code's span, as rule_codings gives it
 
 
 def test_store_accepts_codings_of_any_source(project):
@@ -207,14 +207,14 @@ def test_store_version_1_is_migrated_keeping_its_runs(project):
     out = run_cli("code", "-o", "-", cwd=project)
     assert out.returncode == 0, out.stderr
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert [v for v, in db.execute("SELECT version FROM schema_migrations")] == [1, 2]
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3  # through schema 2 (embeddings) to 3 (coders' codings)
+    assert [v for v, in db.execute("SELECT version FROM schema_migrations")] == [1, 2, 3]
     assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 2  # the old run and this one
     assert db.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize("setup, message", [
-    ("PRAGMA user_version = 99", r"schema version 99, newer than this qualcode \(2\) knows: upgrade qualcode"),
+    ("PRAGMA user_version = 99", r"schema version 99, newer than this qualcode \(3\) knows: upgrade qualcode"),
     ("CREATE TABLE other (x)", r"not a qualcode store"),
 ])
 def test_store_unknown_schema_is_refused(project, setup, message):
@@ -244,3 +244,108 @@ def test_store_readme_tables_and_queries_run_on_a_real_store(project):
     assert len(queries) >= 2
     for q in queries:
         assert db.execute(q).fetchall(), q
+
+
+def test_store_rule_codings_are_those_of_rule_codings_on_the_bundled_corpus(tmp_path):
+    """The store writes the records of qualcode.codings.rule_codings, one function for both."""
+    from qualcode.codings import rule_codings
+    from qualcode.project import code_project
+
+    store = tmp_path / "project.sqlite"
+    result = code_project(ROOT / "corpus", ROOT / "codebook.yaml", store=store, source="rule")
+    expected = [(c.segment, c.doc, c.start, c.end, c.line, c.code, c.source, c.coder, c.status, c.via,
+                 c.rule.kind if c.rule else None, c.rule.pattern if c.rule else None,
+                 c.rule.file if c.rule else None, c.rule.line if c.rule else None, c.rule.col if c.rule else None)
+                for c in rule_codings(result.segments, result.codebook.codebook)]
+    db = sqlite3.connect(store)
+    stored = db.execute('SELECT c.segment, c.doc_id, c.start, c."end", c.line, c.code, c.source, c.coder, c.status, '
+                        "c.via, c.rule_kind, c.pattern, c.rule_file, c.rule_line, c.rule_col FROM current_codings c "
+                        "JOIN documents d ON d.id = c.doc_id WHERE c.source = 'rule' ORDER BY c.doc_id, c.seq"
+                        ).fetchall()
+    assert len(expected) > 1000 and sorted(stored, key=lambda r: r[1]) == sorted(expected, key=lambda r: r[1])
+    assert stored == sorted(expected, key=lambda r: r[1])  # and in rule_codings' order within each document
+
+
+ANA = """\
+coder: ana
+codings:
+  - doc: b.txt
+    quote: "No money was left"
+    code: design
+    note: a design problem
+  - doc: a.md
+    quote: "They took a loan"
+    not: finance
+"""
+
+
+def test_store_holds_the_coders_codings_of_each_run(project):
+    """Manual codings are stored per run from the coder files (the files stay the source):
+    `segments --source manual` answers from them, and an edited coder file is read again."""
+    (project / "codings").mkdir()
+    (project / "codings" / "ana.yaml").write_text(ANA)
+    assert run_cli("code", "-q", "-o", "-", cwd=project).returncode == 0
+    path = project / ".qualcode" / "project.sqlite"
+    rows = sqlite3.connect(path).execute(
+        'SELECT run_id, coded_id, segment, doc_id, code, source, coder, status, note, text FROM current_codings '
+        "WHERE source != 'rule' ORDER BY doc_id, start").fetchall()
+    assert rows == [(1, None, "a.md#2", "a.md", "finance", "manual", "ana", "rejected", "", "They took a loan"),
+                    (1, None, "b.txt#2", "b.txt", "design", "manual", "ana", "applied", "a design problem",
+                     "No money was left")]
+    out = run_cli("segments", "--source", "manual", "--format", "json", cwd=project)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    passages = json.loads(out.stdout)
+    assert [(p["doc"], p["line"], [(c["code"], c["source"], c["coder"]) for c in p["codings"]]) for p in passages] \
+        == [("b.txt", 3, [("finance", "rule", ""), ("design", "manual", "ana")])]  # the passage, with all its codings
+    out = run_cli("segments", "--code", "design", "--format", "json", cwd=project)
+    assert [p["doc"] for p in json.loads(out.stdout)] == ["a.md", "b.txt", "notes/c.md"]
+
+    # the coder file changes: retrieval sees the store is stale, codes (nothing: the corpus is as it
+    # was) and reads the file again; the first run keeps the codings it read
+    (project / "codings" / "ana.yaml").write_text(ANA.replace("code: design", "code: finance"))
+    out = run_cli("segments", "--source", "manual", "--format", "json", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert [[(c["code"], c["coder"]) for c in p["codings"] if c["source"] == "manual"]
+            for p in json.loads(out.stdout)] == [[("finance", "ana")]]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT run_id, code FROM codings WHERE source = 'manual' AND status = 'applied' "
+                      "ORDER BY run_id").fetchall() == [(1, "design"), (2, "finance")]
+    assert db.execute("SELECT recoded FROM runs WHERE id = 2").fetchone() == (0,)
+    stats = run_cli("stats", "--format", "json", cwd=project)
+    assert stats.returncode == 0, stats.stderr
+    by_code = {c["code"]: c["by_source"] for c in json.loads(stats.stdout)["codes"]}
+    assert by_code["finance"]["manual"] == {"segments": 1, "documents": 1}
+
+
+def test_store_of_schema_version_1_is_migrated(project):
+    """A store made by the previous qualcode (version 1) is migrated in place and keeps its runs."""
+    from qualcode.store import _SCHEMA_V1
+
+    path = project / ".qualcode" / "project.sqlite"
+    path.parent.mkdir()
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA_V1 + "INSERT INTO schema_migrations VALUES (1, 'then', 'v1'); PRAGMA user_version = 1;")
+    db.close()
+    out = run_cli("code", "-q", "-o", "-", cwd=project)
+    assert out.returncode == 0, out.stderr
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")] == [1, 2, 3]
+    assert db.execute("SELECT count(*) FROM current_codings").fetchone()[0] > 0
+
+
+def test_store_rerun_repeats_front_matter_warnings_from_the_stored_parse(project):
+    """Unchanged front matter is not parsed again on a re-run, but its warnings are given again."""
+    doc = project / "corpus" / "notes" / "c.md"
+    doc.write_text(doc.read_text().replace("kind: field-notes", "kind: field-notes\ntitel: Notes"))
+    first = run_cli("code", "-o", "a.jsonl", cwd=project)
+    again = run_cli("code", "-o", "b.jsonl", cwd=project)
+    assert first.returncode == again.returncode == 0, again.stderr
+    for out in (first, again):
+        assert "unknown front-matter key 'titel': did you mean 'title'?" in out.stderr
+    assert "recoded 0 of 3 documents" in again.stderr
+    assert (project / "a.jsonl").read_bytes() == (project / "b.jsonl").read_bytes()
+    assert sqlite3.connect(project / ".qualcode" / "project.sqlite").execute(
+        "SELECT count(*) FROM front_matter").fetchone() == (3,)
