@@ -71,6 +71,30 @@ def load_heldout(path: Path, compiled) -> tuple[list[str], list[Unit]]:
     return list(data["themes"]), units
 
 
+def load_blind(folder: Path) -> tuple[list[str], list[Unit], list]:
+    """A folder with ``corpus/`` and ``gold.yaml`` (units ``{doc, quote, themes}``, each quote
+    an exact substring of its document): the corpus is coded as a project (copied to a
+    temporary folder, nothing written beside it); a unit's segments are those overlapping its
+    quote. Returns the themes, the units and every segment of the corpus (the training set)."""
+    import shutil
+
+    from qualcode.project import code_project
+
+    gold = yaml.safe_load((folder / "gold.yaml").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(folder / "corpus", Path(tmp) / "corpus")
+        coded = code_project(str(Path(tmp) / "corpus"), str(ROOT / "codebook.yaml"), store=None)
+    texts = {d.id: d.text for d in coded.documents}
+    units = []
+    for g in gold:
+        text = texts[g["doc"]]
+        start = text.index(g["quote"])
+        end = start + len(g["quote"])
+        units.append(Unit(g["quote"], set(g["themes"]), [s for s in coded.segments if s.segment.doc == g["doc"]
+                                                            and s.segment.start < end and start < s.segment.end]))
+    return ["finance", "trust", "design", "government", "leadership"], units, list(coded.segments)
+
+
 def f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
@@ -132,8 +156,11 @@ def quality(heldout: Path = HELDOUT, *, threshold: str = "median", bundled: bool
 
     compiled = _compiled(str(ROOT / "codebook.yaml"))
     book = compiled.codebook
-    themes, units = load_heldout(heldout, compiled)
-    segments = [s for u in units for s in u.segments]
+    if heldout.is_dir():
+        themes, units, segments = load_blind(heldout)
+    else:
+        themes, units = load_heldout(heldout, compiled)
+        segments = [s for u in units for s in u.segments]
     manual = ()
     if bundled:
         from qualcode.project import code_project
@@ -142,8 +169,8 @@ def quality(heldout: Path = HELDOUT, *, threshold: str = "median", bundled: bool
         segments, manual = segments + list(project.segments), project.codings
     encoder, cache = load_encoder(), EmbeddingCache(None)
     suggester = train(segments, book, encoder, cache, manual=manual, threshold=threshold)
-    vectors = cache.embed(encoder, [s.text for u in units for s in u.segments])
-    flat = suggester.segment_scores([s for u in units for s in u.segments], vectors)
+    scored = [s for u in units for s in u.segments]
+    flat = suggester.segment_scores(scored, cache.embed(encoder, [s.text for s in scored]))
     best, row = [], 0
     for u in units:
         rows = range(row, row + len(u.segments))
@@ -262,7 +289,7 @@ def table(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heldout", type=Path, default=HELDOUT, help="held-out set (YAML)")
+    parser.add_argument("--heldout", type=Path, default=HELDOUT, help="held-out set: YAML, or a folder with corpus/ and gold.yaml")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--only-speed", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
