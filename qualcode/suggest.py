@@ -7,10 +7,21 @@ definition split into clauses, the phrasings it quotes, ``when_to_use``, ``examp
 positives of that theme. Segments are embedded with ``qualcode.embed``; one scikit-learn
 logistic regression per theme is fitted on the vectors.
 
-Threshold per theme, without gold: the lowest score at which the classifier alone reaches
-:data:`TARGET_PRECISION` precision against the lexicon's own codes of the corpus, on
-out-of-fold scores (5-fold, seeded), so a theme's classifier is judged on segments it was
-not fitted on. A theme whose classifier never reaches it gets no suggestions.
+The corpus being coded is also the training set (transductive: no gold is needed), so a
+corpus segment is scored *out of fold* (5-fold, seeded, cross-fitted): by a classifier that
+was not fitted on that segment's own label. Scoring the training segments with the classifier
+fitted on them would only repeat the lexicon's codes (a segment the patterns missed was a
+negative of that very fit). Text that was not in the training set is scored by the
+classifier fitted on everything.
+
+Threshold per theme, without gold (``threshold="median"``, the default): the median
+out-of-fold score of the segments the codings give the theme, so a suggestion must score as
+high as the typical segment the patterns code. The issue's rule (``threshold="precision"``):
+the lowest score at which the classifier alone reaches :data:`TARGET_PRECISION` precision
+against the lexicon's codes on the out-of-fold scores; it counts every positive the patterns
+missed as an error, so on text unlike the codebook's examples it sits where the classifier
+only re-finds the lexicon's codes (measured in ``benchmarks/bench_suggest.py``). A theme with
+fewer than :data:`MIN_POSITIVES` coded segments gets no classifier and no suggestions.
 
 A suggestion is a theme the classifier scores at or above its threshold on a segment the
 codings did not give it, with its evidence: the nearest definition clause or example, and
@@ -35,7 +46,8 @@ MANUAL_WEIGHT = 5.0
 FOLDS = 5
 SEED = 0
 NEIGHBOURS = 2  # nearest coded passages shown as evidence
-MIN_POSITIVES = 5  # segments a theme needs in the corpus to get a classifier
+MIN_POSITIVES = 3  # coded segments a theme needs in the corpus to get a classifier
+THRESHOLDS = ("median", "precision")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +138,22 @@ class Suggester:
     thresholds: dict[str, float] = field(default_factory=dict)
     material: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     coded: dict[str, tuple[list[tuple[str, int, str]], np.ndarray]] = field(default_factory=dict)
+    oof: dict[str, np.ndarray] = field(default_factory=dict)  # out-of-fold score of each training row
+    rows: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # training segment -> row
 
     def scores(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Scores of text outside the training set, by the classifiers fitted on all of it."""
         return {t: clf.predict_proba(vectors)[:, 1] for t, clf in self.classifiers.items()}
+
+    def segment_scores(self, segments: Sequence[CodedSegment], vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Scores of segments: out of fold for the segments trained on, else :meth:`scores`."""
+        out = self.scores(vectors)
+        for i, s in enumerate(segments):
+            row = self.rows.get(segment_key(s))
+            if row is not None:
+                for t in out:
+                    out[t][i] = self.oof[t][row]
+        return out
 
     def evidence(self, theme: str, vector: np.ndarray, skip: tuple[str, int] | None = None) -> Evidence:
         texts, vecs = self.material[theme]
@@ -149,10 +174,17 @@ class Suggester:
         return Evidence(texts[k], float(sims[k]), tuple(passages))
 
 
+def segment_key(s: CodedSegment) -> tuple[str, int, int, str]:
+    return (s.segment.doc, s.segment.start, s.segment.end, s.text)
+
+
 def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, cache: Any,
-          manual: Sequence[Coding] = ()) -> Suggester:
+          manual: Sequence[Coding] = (), *, threshold: str = "median") -> Suggester:
     """Fit a classifier per theme on the corpus's coded segments and the codebook's definition
-    material (see the module doc), and set each theme's threshold."""
+    material, score the segments out of fold and set each theme's threshold (see the module
+    doc; ``threshold`` is "median" or "precision")."""
+    if threshold not in THRESHOLDS:
+        raise ValueError(f"threshold must be one of {THRESHOLDS}, not {threshold!r}")
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
@@ -186,15 +218,18 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=SEED)
         model.fit(X, y, sample_weight=w)
         suggester.classifiers[t] = model
-        # Out-of-fold scores of the corpus segments for the threshold.
+        # Out-of-fold scores of the corpus segments: for the suggestions and the threshold.
         oof = np.zeros(len(segments))
-        folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+        folds = StratifiedKFold(n_splits=min(FOLDS, int(y_seg.sum()), int((~y_seg).sum())), shuffle=True, random_state=SEED)
         for fit_rows, test_rows in folds.split(vectors, y_seg):
             fold = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=SEED)
             fold.fit(np.vstack([vectors[fit_rows], material_vectors]), np.concatenate([y_seg[fit_rows], owner == n]),
                      sample_weight=np.concatenate([weights[fit_rows], np.ones(len(owner))]))
             oof[test_rows] = fold.predict_proba(vectors[test_rows])[:, 1]
-        suggester.thresholds[t] = precision_threshold(oof, y_seg, TARGET_PRECISION)
+        suggester.oof[t] = oof
+        suggester.thresholds[t] = (float(np.median(oof[y_seg])) if threshold == "median"
+                                   else precision_threshold(oof, y_seg, TARGET_PRECISION))
+    suggester.rows = {segment_key(s): i for i, s in enumerate(segments)}
     return suggester
 
 
@@ -219,7 +254,7 @@ def suggest(suggester: Suggester, segments: Sequence[CodedSegment], cache: Any, 
     vectors = cache.embed(suggester.encoder, [s.text for s in segments])
     if not len(segments):
         return []
-    scores = suggester.scores(vectors)
+    scores = suggester.segment_scores(segments, vectors)
     out = []
     for i, s in enumerate(segments):
         have = top_themes(s.codes, suggester.codebook)

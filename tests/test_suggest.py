@@ -236,6 +236,61 @@ def test_suggest_threshold_is_lowest_score_reaching_the_precision() -> None:
     assert precision_threshold(scores, np.zeros(6, dtype=bool), 0.9) == float("inf")
 
 
+@pytest.fixture(scope="module")
+def trained(project: Path):
+    from qualcode.embed import EmbeddingCache, load_encoder
+    from qualcode.project import code_project
+    from qualcode.suggest import train
+
+    coded = code_project(str(project / "corpus"), str(project / "codebook.yaml"))
+    encoder, cache = load_encoder(), EmbeddingCache(None)
+    return coded, encoder, cache, {rule: train(coded.segments, coded.codebook.codebook, encoder, cache, threshold=rule)
+                                   for rule in ("median", "precision")}
+
+
+def test_suggest_scores_corpus_segments_out_of_fold(trained) -> None:
+    """A corpus segment is scored by a classifier not fitted on its own label (the missed
+    sentences were negatives of the full fit); text outside the corpus by the full fit."""
+    coded, encoder, cache, by_rule = trained
+    suggester = by_rule["median"]
+    vectors = cache.embed(encoder, [s.text for s in coded.segments])
+    got, full = suggester.segment_scores(coded.segments, vectors), suggester.scores(vectors)
+    for theme in ("finance", "weather"):
+        assert np.array_equal(got[theme], suggester.oof[theme])
+        assert not np.allclose(got[theme], full[theme])
+    import dataclasses
+
+    first = coded.segments[0]
+    elsewhere = dataclasses.replace(first, segment=dataclasses.replace(first.segment, doc="other.txt"))
+    outside = suggester.segment_scores([elsewhere], vectors[:1])
+    assert outside["finance"][0] == pytest.approx(full["finance"][0])
+    assert outside["finance"][0] != pytest.approx(suggester.oof["finance"][0])
+
+
+@pytest.mark.parametrize("rule", ["median", "precision"])
+def test_suggest_threshold_rules(trained, rule: str) -> None:
+    """median: the median out-of-fold score of the theme's coded segments; precision: the
+    lowest out-of-fold score reaching 0.90 precision against the codings."""
+    from qualcode.suggest import TARGET_PRECISION, precision_threshold, top_themes
+
+    coded, _, _, by_rule = trained
+    suggester = by_rule[rule]
+    for theme in ("finance", "weather"):
+        truth = np.array([theme in top_themes(s.codes, coded.codebook.codebook) for s in coded.segments])
+        oof = suggester.oof[theme]
+        expected = np.median(oof[truth]) if rule == "median" else precision_threshold(oof, truth, TARGET_PRECISION)
+        assert suggester.thresholds[theme] == pytest.approx(expected)
+    assert by_rule["median"].oof["finance"].tolist() == by_rule["precision"].oof["finance"].tolist()
+
+
+def test_suggest_train_refuses_an_unknown_threshold_rule(trained) -> None:
+    from qualcode.suggest import train
+
+    coded, encoder, cache, _ = trained
+    with pytest.raises(ValueError, match="threshold must be one of"):
+        train(coded.segments, coded.codebook.codebook, encoder, cache, threshold="mean")
+
+
 def test_suggest_int8_encoder_matches_reference_similarities() -> None:
     """The ONNX encoder's vectors are unit length and rank a paraphrase above an unrelated sentence."""
     from qualcode.embed import load_encoder
