@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import CodebookError, CorpusError, Problem, QualcodeError
+from .errors import Problem, QualcodeError
 from .model import CodedSegment, Codebook, Coding, Document
 
 UNITS: tuple[str, ...] = ("segment", "paragraph", "document")
@@ -245,9 +245,8 @@ def agree(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
     files ``coders`` (manual coding files or the agreement CSV: see the README), or of the
     coders with each other. ``only`` picks coders by name; ``reference`` is the rater the
     others are measured against for precision, recall and F1 (default: the first coder)."""
-    from .codebook import load_codebook
-    from .corpus import load_corpus
     from .manual import ManualCodingError, load_sample
+    from .project import load_inputs
 
     if unit not in UNITS:
         raise QualcodeError(f"unknown unit {unit!r}: use one of {', '.join(UNITS)}")
@@ -257,17 +256,8 @@ def agree(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
     files = coder_files(coders)
     if not files:
         raise QualcodeError("no coder files: give the human codings (a file or a folder of .yaml/.csv files)")
-    loaded, documents = None, []
-    try:
-        loaded = load_codebook(codebook)
-    except CodebookError as err:
-        problems.extend(err.problems)
-    try:
-        documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
-    except CorpusError as err:
-        problems.extend(err.problems)
-    if loaded is None or problems:
-        raise QualcodeError(problems)
+    inputs = load_inputs(codebook, corpus, skip_unreadable=skip_unreadable)
+    loaded, documents = inputs.codebook, inputs.documents
     book = loaded.codebook
     manual: list[Coding] = []
     seen: list[Any] = []

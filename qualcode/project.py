@@ -16,6 +16,46 @@ Progress = Callable[[int, int, Document], None]
 
 
 @dataclass(slots=True)
+class Inputs:
+    """A project's text inputs, read and checked: the codebook, the corpus and the manual codings."""
+
+    codebook: LoadedCodebook
+    documents: list[Document]
+    manual: list[Coding] = field(default_factory=list)
+    front_matter: object | None = None  # the front-matter cache the corpus was read with
+
+
+def load_inputs(codebook: str | Path, corpus: str | Path, *, codings: str | Path | None = None,
+                skip_unreadable: bool = False, front_matter: Callable[[], object | None] | None = None) -> Inputs:
+    """Read the codebook, the corpus and (given their folder ``codings``) the manual codings,
+    and raise one QualcodeError with the problems of all of them. The manual codings are
+    read only when codebook and corpus are valid (they are located in the documents and
+    checked against the codes). ``front_matter`` gives the corpus reader's front-matter
+    cache (see ``qualcode.corpus.load_corpus``); it is called only when the codebook loaded."""
+    problems: list[Problem] = []
+    loaded: LoadedCodebook | None = None
+    documents: list[Document] = []
+    cache = None
+    try:
+        loaded = load_codebook(codebook)
+    except QualcodeError as err:
+        problems.extend(err.problems)
+    try:
+        cache = front_matter() if front_matter is not None and loaded is not None else None
+        documents = load_corpus(corpus, skip_unreadable=skip_unreadable, front_matter=cache)  # type: ignore[arg-type]
+    except QualcodeError as err:
+        problems.extend(err.problems)
+    if problems or loaded is None:
+        raise QualcodeError(problems)
+    inputs = Inputs(loaded, documents, front_matter=cache)
+    if codings is not None:
+        from .manual import load_manual
+
+        inputs.manual = load_manual(codings, documents, loaded.codebook)  # ManualCodingError, every problem
+    return inputs
+
+
+@dataclass(slots=True)
 class CheckReport:
     """What ``qualcode check`` found: problems (errors), warnings and what was read."""
 
@@ -172,30 +212,10 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         raise QualcodeError(f"unknown coding source {source!r}: use one of {', '.join(SOURCES)}")
     if source == "manual" and codings is None:
         raise QualcodeError("--source manual needs manual codings: give their folder with --codings DIR")
-    problems: list[Problem] = []
-    documents: list[Document] = []
-    loaded = None
-    try:
-        loaded = load_codebook(codebook)
-    except CodebookError as err:
-        problems.extend(err.problems)
     # an existing store only, and a readable codebook: bad input leaves the project as it was
-    front_matter = _stored_front_matter(store) if store is not None and loaded is not None \
-        and Path(store).is_file() else None
-    try:
-        documents = load_corpus(corpus, skip_unreadable=skip_unreadable, front_matter=front_matter)
-    except CorpusError as err:
-        problems.extend(err.problems)
-    manual: list[Coding] = []
-    if codings is not None and loaded is not None and not problems:
-        from .manual import ManualCodingError, load_manual
-
-        try:
-            manual = load_manual(codings, documents, loaded.codebook)
-        except ManualCodingError as err:
-            problems.extend(err.problems)
-    if problems or loaded is None:
-        raise QualcodeError(problems)
+    stored = (lambda: _stored_front_matter(store)) if store is not None and Path(store).is_file() else None
+    inputs = load_inputs(codebook, corpus, codings=codings, skip_unreadable=skip_unreadable, front_matter=stored)
+    loaded, documents, manual, front_matter = inputs.codebook, inputs.documents, inputs.manual, inputs.front_matter
     started = time.perf_counter()
     compiled_once: list[CompiledCodebook] = []
 
@@ -415,10 +435,9 @@ def check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *
     from .claims import find_claim, load_claims
 
     try:
-        book = load_codebook(codebook).codebook
-        documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
+        inputs = load_inputs(codebook, corpus, skip_unreadable=skip_unreadable)
     except QualcodeError:
         return
-    loaded = load_claims(claims, documents, book)
+    loaded = load_claims(claims, inputs.documents, inputs.codebook.codebook)
     if claim_id is not None:
         find_claim(loaded, claim_id, str(claims))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from . import __version__
-from .model import CodedSegment, Coding, Document
+from .model import CodedSegment, Document
 
 if TYPE_CHECKING:
     from .graph import Tally

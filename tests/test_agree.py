@@ -259,7 +259,7 @@ def project(tmp_path):
         encoding="utf-8")
     (tmp_path / "ben.csv").write_text(
         "doc,start,end,code,coder\n"
-        f"a.md,0,31,,ben\na.md,32,52,design,ben\na.md,54,75,credit,ben\na.md,76,89,,ben\nb.md,0,13,design,ben\n",
+        "a.md,0,31,,ben\na.md,32,52,design,ben\na.md,54,75,credit,ben\na.md,76,89,,ben\nb.md,0,13,design,ben\n",
         encoding="utf-8")
     return tmp_path
 

@@ -61,3 +61,46 @@ def test_project_check_bundled_study_has_no_pattern_warnings():
 
     report = check_project(ROOT / "codebook.yaml", ROOT / "corpus")
     assert report.ok and report.warnings == []
+
+
+BAD_CODEBOOK = "codes:\n  - id: finance\n    label: Finance\n    parent: nowhere\n"
+
+
+@pytest.mark.parametrize("codebook, corpus_file, expected", [
+    (BAD_CODEBOOK, None, ["codebook.yaml:4:", "corpus"]),  # both sides' problems, in one error
+    (CODEBOOK, None, ["corpus"]),
+    (BAD_CODEBOOK, "a.md", ["codebook.yaml:4:"]),
+])
+def test_project_load_inputs_collects_both_sides_problems(tmp_path, codebook, corpus_file, expected):
+    from qualcode.errors import QualcodeError
+    from qualcode.project import load_inputs
+
+    (tmp_path / "codebook.yaml").write_text(codebook)
+    if corpus_file:
+        (tmp_path / "corpus").mkdir()
+        (tmp_path / "corpus" / corpus_file).write_text("A loan.\n")
+    with pytest.raises(QualcodeError) as err:
+        load_inputs(tmp_path / "codebook.yaml", tmp_path / "corpus")
+    found = [str(p) for p in err.value.problems]
+    assert len(found) == len(expected), found
+    for text, want in zip(found, expected):
+        assert want in text, found
+
+
+def test_project_load_inputs_reads_manual_codings_located(project):
+    from qualcode.manual import ManualCodingError
+    from qualcode.project import load_inputs
+
+    (project / "codings").mkdir()
+    (project / "codings" / "ana.yaml").write_text("coder: ana\ncodings:\n  - {doc: a.md, quote: A loan number 4 came, "
+                                                  "code: finance}\n")
+    inputs = load_inputs(project / "codebook.yaml", project / "corpus", codings=project / "codings")
+    assert [d.id for d in inputs.documents] == ["a.md"] and "finance" in inputs.codebook.codebook.codes
+    [coding] = inputs.manual
+    text = inputs.documents[0].text
+    assert (coding.code, coding.coder, text[coding.start:coding.end]) == ("finance", "ana", "A loan number 4 came")
+    (project / "codings" / "ana.yaml").write_text("coder: ana\ncodings:\n  - {doc: a.md, quote: no such words, "
+                                                  "code: finance}\n")
+    with pytest.raises(ManualCodingError) as err:
+        load_inputs(project / "codebook.yaml", project / "corpus", codings=project / "codings")
+    assert "ana.yaml:3:" in str(err.value)

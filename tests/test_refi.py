@@ -1,7 +1,6 @@
 """REFI-QDA exchange: export valid and stable, import lenient, round trip, hostile input refused."""
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import zipfile

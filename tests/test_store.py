@@ -91,6 +91,7 @@ def test_store_codebook_change_recodes_everything_and_says_so(project):
     assert out.returncode == 0, out.stderr
     assert "codebook changed: recoded 3 of 3 documents (0 unchanged)" in out.stderr
     full = run_cli("code", "--no-store", "-o", "full.jsonl", cwd=project)
+    assert full.returncode == 0, full.stderr
     assert (project / "two.jsonl").read_bytes() == (project / "full.jsonl").read_bytes()
 
 

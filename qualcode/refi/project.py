@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..codebook import _slugify, load_codebook
-from ..corpus import load_corpus
 from ..errors import Problem, QualcodeError
 from ..fileio import check_outputs, staged_outputs
 from ..inputs import display_path
@@ -121,20 +120,11 @@ def import_refi(path: str | os.PathLike[str], corpus: str | os.PathLike[str] = "
                                                         "(a project)"))
     if suffix == ".qdc" or codes_only:
         return import_codebook(path, codebook)
-    problems: list[Problem] = []
-    book = None
-    documents = []
-    try:
-        book = load_codebook(codebook).codebook
-    except QualcodeError as err:
-        problems.extend(err.problems)
-    try:
-        documents = load_corpus(corpus, skip_unreadable=skip_unreadable)
-    except QualcodeError as err:
-        problems.extend(err.problems)
-    if problems:
-        raise QualcodeError(problems)
-    imported = read_qdpx(path, documents, book)
+    from ..project import load_inputs
+
+    inputs = load_inputs(codebook, corpus, skip_unreadable=skip_unreadable)
+    documents = inputs.documents
+    imported = read_qdpx(path, documents, inputs.codebook.codebook)
     texts = {d.id: d.text for d in documents}
     folder = Path(codings)
     taken: set[str] = set()

@@ -11,8 +11,7 @@ from __future__ import annotations
 import bisect
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from ..errors import Problem
 from ..inputs import MiB, decode_utf8, display_path, read_regular_file

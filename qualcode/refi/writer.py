@@ -11,7 +11,7 @@ import io
 import os
 import zipfile
 from collections import defaultdict
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 from lxml import etree
 
