@@ -1,6 +1,9 @@
 """Shared fixtures: the repository's own corpus and codebook, one pipeline per session."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,30 @@ def requires_shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared is provided in CI, not in a user's clone)")
     return path
+
+
+def run_cli(*args: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m qualcode ARGS`` in a fresh process, in ``cwd`` (default: the repository)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env, timeout=300)
+
+
+def write_small_project(folder: Path) -> Path:
+    """A small project in ``folder``: a two-document corpus (one with front-matter cases and
+    a heading) and a codebook of two codes and one case."""
+    (folder / "corpus").mkdir()
+    (folder / "corpus" / "a.md").write_text("---\ncases: [puebla]\n---\n# Notes\n\nThey took a loan. Design matters.\n")
+    (folder / "corpus" / "b.txt").write_text("Firms in Puebla got credit.\n")
+    (folder / "codebook.yaml").write_text(
+        "codes:\n  - id: finance\n    label: Finance\n    patterns:\n      terms: [loan, credit]\n"
+        "  - id: design\n    label: Design\n    patterns:\n      terms: [design]\n"
+        "cases:\n  - id: puebla\n    name: Puebla\n    kind: state\n")
+    return folder
+
+
+def coding_differences(got: list, expected: list) -> list:
+    """The first few coded segments that differ, as (got, expected) pairs, for the assertion
+    message; the segmentation must be the same."""
+    assert [c.segment for c in got] == [c.segment for c in expected], "segmentation differs"
+    return [(g, e) for g, e in zip(got, expected) if g != e][:3]

@@ -11,30 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_cli, write_small_project
 
 from qualcode.cli import build_parser, main
 
 COMMANDS = ["code", "check", "graph", "matrix", "report", "run", "segments", "kwic", "stats", "diff"]
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, timeout=300)
-
-
 @pytest.fixture()
 def project(tmp_path):
     """A small project: a two-document corpus and a codebook."""
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "a.md").write_text("---\ncases: [puebla]\n---\n# Notes\n\nThey took a loan. Design matters.\n")
-    (tmp_path / "corpus" / "b.txt").write_text("Firms in Puebla got credit.\n")
-    (tmp_path / "codebook.yaml").write_text(
-        "codes:\n  - id: finance\n    label: Finance\n    patterns:\n      terms: [loan, credit]\n"
-        "  - id: design\n    label: Design\n    patterns:\n      terms: [design]\n"
-        "cases:\n  - id: puebla\n    name: Puebla\n    kind: state\n")
-    return tmp_path
+    return write_small_project(tmp_path)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DATA, ROOT, make_doc
+from conftest import DATA, ROOT, coding_differences, make_doc
 
 from qualcode.codebook import load_codebook, parse_codebook
 from qualcode.coding import CompiledCodebook, code_corpus
@@ -26,17 +26,11 @@ def reference(pipeline):
     return ReferenceCoder(load_codebook(ROOT / "codebook.yaml"), pipeline)
 
 
-def _differences(fast: list, ref: list) -> list:
-    """The first few differing segments, as (fast, reference) pairs, for the message."""
-    assert [c.segment for c in fast] == [c.segment for c in ref], "segmentation differs"
-    return [(f, r) for f, r in zip(fast, ref) if f != r][:3]
-
-
 def test_reference_agrees_on_bundled_corpus(bundled, reference):
     docs, fast = bundled
     ref = [c for d in docs for c in reference.code(d)]
     assert sum(len(c.matches) for c in ref) > 1000  # the comparison is not vacuous
-    assert _differences(fast, ref) == []
+    assert coding_differences(fast, ref) == []
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("*.yaml")))
@@ -44,7 +38,7 @@ def test_reference_agrees_on_test_texts(compiled, reference, name):
     docs = [make_doc(text + "\n", f"{name}#{n}") for n, text in enumerate(_texts(DATA / name))]
     fast = code_corpus(docs, compiled)
     ref = [c for d in docs for c in reference.code(d)]
-    assert _differences(fast, ref) == []
+    assert coding_differences(fast, ref) == []
 
 
 # Every pattern kind and resolution rule on a small codebook, on texts that exercise them:
@@ -112,4 +106,4 @@ def test_reference_agrees_on_every_rule(pipeline, text):
     fast = code_corpus(docs, CompiledCodebook(loaded, pipeline))
     ref = ReferenceCoder(loaded, pipeline).code(docs[0])
     assert any(c.matches for c in ref)
-    assert _differences(fast, ref) == []
+    assert coding_differences(fast, ref) == []

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import run_cli, write_small_project
 
 from qualcode.report import ReportClaim, passage, render_report, write_report
 
@@ -199,21 +198,9 @@ def test_report_is_deterministic(result, claim, tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
-def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
-
-
 @pytest.fixture()
 def project(tmp_path):
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "a.md").write_text("---\ncases: [puebla]\n---\n# Notes\n\nThey took a loan. Design matters.\n")
-    (tmp_path / "corpus" / "b.txt").write_text("Firms in Puebla got credit.\n")
-    (tmp_path / "codebook.yaml").write_text(
-        "codes:\n  - id: finance\n    label: Finance\n    patterns:\n      terms: [loan, credit]\n"
-        "  - id: design\n    label: Design\n    patterns:\n      terms: [design]\n"
-        "cases:\n  - id: puebla\n    name: Puebla\n    kind: state\n")
-    return tmp_path
+    return write_small_project(tmp_path)
 
 
 def test_report_cli_writes_the_file(project):
