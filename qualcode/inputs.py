@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import Iterator
 
 from .errors import Problem, QualcodeError
 
@@ -71,3 +72,16 @@ def decode_utf8(data: bytes, name: str, *, error: type[QualcodeError] = Qualcode
         raise error(Problem(name, f"not UTF-8: byte 0x{data[err.start]:02x} at byte offset {err.start} "
                                   f"cannot be decoded; save the file as UTF-8", line, col)) from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def csv_rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, int, list[str]]]:
+    """The non-blank rows of a ``csv.reader`` (header already read) with their line span.
+
+    Yields ``(first, end, row)``: the row's first line and the line after it (a quoted field
+    may span lines), so a problem can be located in the file.
+    """
+    line = reader.line_num + 1
+    for row in reader:
+        first, line = line, reader.line_num + 1
+        if any(v.strip() for v in row):
+            yield first, line, row

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import Problem, QualcodeError
+from .inputs import csv_rows
 from .locate import LocateError, locate, normalise, span
 from .model import Codebook, Coding, Document, Rule
 from .yamlpos import load_located
@@ -186,12 +187,8 @@ class _Entries:
             if h not in CSV_KEYS:
                 self.problem(f"unknown column {h!r}{_suggest(h, CSV_KEYS)}; columns are {', '.join(CSV_KEYS)}",
                              (1, 1), f"column {n + 1}")
-        line = rows.line_num + 1
         try:
-            for row in rows:
-                first, line = line, rows.line_num + 1
-                if not any(v.strip() for v in row):
-                    continue
+            for first, _, row in csv_rows(rows):
                 entry = {h: v for h, v in zip(header, row) if h in CSV_KEYS and v.strip()}
                 for k in ("start", "end"):
                     if k in entry:

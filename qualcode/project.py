@@ -316,10 +316,6 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     outputs are written too (:data:`CLAIMS_FILES`: every claim with its evidence as JSON,
     the claim x case and claim x theme matrices, and the graph with claim nodes).
 
-    When the claims file ``claims`` exists (it must when ``claims_required``), the claims
-    outputs are written too (:data:`CLAIMS_FILES`: every claim with its evidence as JSON,
-    the claim x case and claim x theme matrices, and the graph with claim nodes).
-
     The outputs are checked against the inputs before any work, and all files are
     written to temporary names and moved into place only when every one succeeded, so a
     failure (or SIGTERM) leaves the previous run's files as they were.

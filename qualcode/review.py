@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .errors import Problem, QualcodeError
+from .inputs import csv_rows, display_path
 from .suggest import CSV_COLUMNS, Suggestion
 
 CODING_COLUMNS = ("doc", "start", "end", "code", "note", "coder")
@@ -237,7 +238,6 @@ def read_decisions_csv(path: str | Path, suggestions: Sequence[Suggestion], fold
     file). Every problem is reported at once as ``FILE:LINE:COL``. An empty decision or
     ``skip`` decides nothing; a row repeating a decision the coder's log already has is
     left out, so a file can be applied twice."""
-    from .inputs import display_path
 
     name = display_path(path)
     try:
@@ -272,12 +272,8 @@ def read_decisions_csv(path: str | Path, suggestions: Sequence[Suggestion], fold
     logs: dict[str, dict[str, str]] = {}
     seen: dict[tuple[str, str], int] = {}
     out: list[FileDecision] = []
-    line = rows.line_num + 1
     try:
-        for row in rows:
-            first, line = line, rows.line_num + 1
-            if not any(v.strip() for v in row):
-                continue
+        for first, line, row in csv_rows(rows):
             at = [(first + a - 1, b) for a, b in _field_columns("".join(lines[first - 1:line - 1]))]
             cell = {h: (v.strip(), at[i] if i < len(at) else (first, 1)) for i, (h, v) in enumerate(zip(header, row))}
 

@@ -11,7 +11,7 @@ from qualcode.metacache import NotEncodable, Parsed, decode, encode
 @pytest.mark.parametrize("value", [
     {"title": "A", "cases": ["puebla", "teziutlan"], "date": dt.date(1998, 6, 1)},
     {"when": dt.datetime(1998, 6, 1, 12, 30, tzinfo=dt.timezone.utc), "n": 3, "x": 1.0, "ok": True, "none": None},
-    {"source": {"id": "paper.md", 1: "one", True: "yes", dt.date(2000, 1, 2): "d"}},
+    {"source": {"id": "paper.md", 1: "one", False: "no", dt.date(2000, 1, 2): "d"}},
     {"inf": float("inf"), "nested": [[1, 2], {"a": [dt.date(2001, 1, 1)]}]},
     {"tagged-looking": {"\x00date": "not a tag"}},
 ])

@@ -197,7 +197,7 @@ def test_suggest_review_terminal_keys(project: Path, suggested: list[dict], ahea
     out = _drive(project, keys, ahead)
     assert "accepted" in out and "undid skip" in out and "undid reject" in out
     if len(suggested) == 2:
-        assert f"all 2 reviewed" in out and f"undid accept of {suggested[1]['id']}" in out
+        assert "all 2 reviewed" in out and f"undid accept of {suggested[1]['id']}" in out
     rows = list(csv.DictReader((project / "codings" / "tty.csv").open(encoding="utf-8")))
     assert [r["code"] for r in rows] == [suggested[0]["code"], suggested[1]["code"]]
     log = list(csv.DictReader((project / "codings" / "review" / "tty.csv").open(encoding="utf-8")))
