@@ -213,7 +213,7 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     if source == "manual" and codings is None:
         raise QualcodeError("--source manual needs manual codings: give their folder with --codings DIR")
     # an existing store only, and a readable codebook: bad input leaves the project as it was
-    stored = (lambda: _stored_front_matter(store)) if store is not None and Path(store).is_file() else None
+    stored = (lambda: _stored_front_matter(store)) if store is not None else None
     inputs = load_inputs(codebook, corpus, codings=codings, skip_unreadable=skip_unreadable, front_matter=stored)
     loaded, documents, manual, front_matter = inputs.codebook, inputs.documents, inputs.manual, inputs.front_matter
     started = time.perf_counter()
@@ -253,10 +253,13 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
 
 
 def _stored_front_matter(store: str | Path) -> object | None:
-    """The front matter the store parsed last run (None when the store cannot be opened:
-    coding says why)."""
+    """The front matter the store parsed last run, empty for a new store (None when the store
+    cannot be opened: coding says why)."""
+    from .metacache import FrontMatterCache
     from .store import StoreUnavailable, open_store
 
+    if not Path(store).is_file():  # a new store: filled by this run, so the next run reuses it
+        return FrontMatterCache()
     try:
         with open_store(store) as db:
             return db.front_matter()
