@@ -398,7 +398,8 @@ def render_passages(passages: Sequence[Passage], fmt: str = "text", *, color: bo
             who.setdefault(c.code, [])
             if c.who not in who[c.code]:
                 who[c.code].append(c.who)
-        listed = "; ".join(f"{code} ({', '.join(who.get(code, []))})" if who.get(code) else code for code in p.codes)
+        shown = list(p.codes) + [c for c in who if c not in p.codes]  # the segment's rule codes, then coders' codes
+        listed = "; ".join(f"{code} ({', '.join(who.get(code, []))})" if who.get(code) else code for code in shown)
         spans = [(c.start - p.start, c.end - p.start) for c in p.codings
                  if c.status == "applied" and (not codes or c.code in codes)]
         out.append(f"{p.doc}:{p.line}  {listed}\n    {_highlight(p.text, spans) if color else p.text}\n")

@@ -173,3 +173,30 @@ def test_retrieve_diff_needs_two_runs(tmp_path):
     assert out.returncode == 2 and "the store has 1 run(s): diff needs two" in out.stderr
     out = run_cli("diff", "7", "9", cwd=tmp_path)
     assert out.returncode == 2 and "no run 7 in the store (it has runs 1 to 1" in out.stderr
+
+
+def test_retrieve_imported_codings_keep_their_source_and_coder(tmp_path):
+    """A coder file written by ``qualcode import`` (with its source column, or an older one
+    without it) gives codings of source imported: in the store, segments, stats and the coding."""
+    project = _make_project(tmp_path)
+    (project / "codings").mkdir()
+    (project / "codings" / "imported-cp.csv").write_text(
+        "doc,start,end,code,coder,quote,note\nb.txt,32,50,design,cp,No money was left.,\n")  # before 'source'
+    (project / "codings" / "ana.yaml").write_text("codings:\n  - {doc: a.md, quote: Design matters, code: finance}\n")
+    out = run_cli("code", "-q", "--codings", "codings", "-o", "-", cwd=project)
+    assert out.returncode == 0, out.stderr
+    by_doc = {r["doc"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert [(m["code"], m["source"], m["coder"]) for m in by_doc["b.txt"]["matches"] if m["source"] != "rule"] == [
+        ("design", "imported", "cp")]
+    assert _segments(project, "--source", "imported") == [B2]
+    assert _segments(project, "--source", "manual") == [A2]
+    text = run_cli("segments", "--source", "imported", cwd=project).stdout
+    assert "imported cp" in text
+    from qualcode.codebook import load_codebook
+    from qualcode.retrieve import code_stats, current_store
+
+    db, _ = current_store(project / "corpus", project / "codebook.yaml", project / ".qualcode" / "project.sqlite",
+                          codings=project / "codings")
+    with db:
+        stats = code_stats(db, load_codebook(project / "codebook.yaml"))
+    assert {c.code: c.by_source for c in stats.codes}["design"] == {"rule": (2, 2), "imported": (1, 1)}
