@@ -127,7 +127,7 @@ def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | N
     return report
 
 
-BROAD_SHARE = 0.25  # a pattern coding more than this share of the segments is warned about
+from .retrieve import BROAD_SHARE  # noqa: E402 - defined with the stats, so retrieval need not import this module
 BROAD_MIN_SEGMENTS = 20  # ... in a corpus of at least this many segments
 
 
