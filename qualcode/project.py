@@ -231,6 +231,7 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         return code_corpus(todo, compiled(), jobs=jobs, progress=progress)
 
     result = CodingResult(documents=documents, codebook=loaded, source=source, segments=[])
+    known_rules: dict[str, list[Coding]] = {}  # rule codings the store already made, by document
     if store is not None:
         from .store import StoreUnavailable, StoreWarning, code_incrementally, coder_files_sha256, open_store
 
@@ -245,9 +246,10 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
                                          coders=manual, front_matter=front_matter)
             result.segments, result.store, result.recoded = inc.segments, Path(store), inc.recoded
             result.unchanged, result.codebook_changed, result.run_id = inc.unchanged, inc.codebook_changed, inc.run_id
+            known_rules = inc.rule_codings
     if result.store is None:
         result.segments, result.recoded = code(documents), len(documents)
-    _apply_codings(result, compiled() if explain else None, manual, explain)
+    _apply_codings(result, compiled() if explain else None, manual, explain, known_rules)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -267,12 +269,22 @@ def _stored_front_matter(store: str | Path) -> object | None:
         return None
 
 
-def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool) -> None:
-    """The codings of the chosen source, and the coded segments and trail they give."""
+def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool,
+                   known_rules: dict[str, list[Coding]] | None = None) -> None:
+    """The codings of the chosen source, and the coded segments and trail they give
+    (``known_rules``: documents' rule codings made already, by the store's write)."""
+    from itertools import groupby
+
     from .codings import attach_segments, coded_view, idle_rejections, rule_codings, select, trail, vetoed_codings
 
     book = result.codebook.codebook
-    rule = rule_codings(result.segments, book)
+    if known_rules:  # the same list rule_codings(result.segments) gives: per document, in segment order
+        rule = []
+        for doc, group in groupby(result.segments, key=lambda s: s.segment.doc):
+            known = known_rules.get(doc)
+            rule.extend(known if known is not None else rule_codings(list(group), book))
+    else:
+        rule = rule_codings(result.segments, book)
     if explain:
         rule += [v for d in result.documents for v in vetoed_codings(d, compiled)]
     result.codings = select(rule, attach_segments(manual, result.segments), result.source, book)
