@@ -899,7 +899,8 @@ def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
           f"{s['coded_segments']} with codes, {s['code_applications']} code applications, "
           f"{s['case_mentions']} case mentions; {wall:.1f} s in all, coding {result.seconds:.1f} s",
           file=sys.stderr)
-    manual = [c for c in result.codings if c.source in ("manual", "imported")]
+    coders = getattr(result, "manual", None)  # without coders' codings, result.codings need not be made
+    manual = [c for c in result.codings if c.source in ("manual", "imported")] if coders or coders is None else []
     if result.source == "rule":
         print("codings: rule only (the codebook's)", file=sys.stderr)
     elif manual or result.source == "manual":

@@ -178,7 +178,7 @@ class CodingResult:
     documents: list[Document]
     codebook: LoadedCodebook
     seconds: float = 0.0
-    codings: list[Coding] = field(default_factory=list)  # the codings ``segments`` show (see ``source``)
+    _codings: list[Coding] | None = None  # the codings ``segments`` show: see ``codings``
     source: str = "combined"
     trail: dict[str, dict[str, list]] | None = None  # with ``explain``: vetoed and rejected codings per segment
     store: Path | None = None  # the project store updated, None without one
@@ -186,6 +186,22 @@ class CodingResult:
     unchanged: int = 0  # documents whose stored coding was reused
     codebook_changed: bool = False  # the codebook differs from the store's last run
     run_id: int | None = None
+    manual: list[Coding] = field(default_factory=list)  # the coders' codings read (manual and imported)
+    _pending: Callable[[], list[Coding]] | None = None
+
+    @property
+    def codings(self) -> list[Coding]:
+        """The codings ``segments`` show (see ``source``). Made on first use when the
+        segments do not depend on them (no coders' codings, no ``explain``): a ``code``
+        run that only writes the segments does not build 100,000 Coding objects."""
+        if self._codings is None:
+            self._codings = self._pending() if self._pending is not None else []
+            self._pending = None
+        return self._codings
+
+    @codings.setter
+    def codings(self, value: list[Coding]) -> None:
+        self._codings, self._pending = value, None
 
 
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
@@ -278,13 +294,22 @@ def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding],
     from .codings import attach_segments, coded_view, idle_rejections, rule_codings, select, trail, vetoed_codings
 
     book = result.codebook.codebook
-    if known_rules:  # the same list rule_codings(result.segments) gives: per document, in segment order
-        rule = []
-        for doc, group in groupby(result.segments, key=lambda s: s.segment.doc):
+    result.manual = manual
+    segments = result.segments
+
+    def rules() -> list[Coding]:
+        if not known_rules:
+            return rule_codings(segments, book)
+        out: list[Coding] = []  # the same list rule_codings(segments) gives: per document, in segment order
+        for doc, group in groupby(segments, key=lambda s: s.segment.doc):
             known = known_rules.get(doc)
-            rule.extend(known if known is not None else rule_codings(list(group), book))
-    else:
-        rule = rule_codings(result.segments, book)
+            out.extend(known if known is not None else rule_codings(list(group), book))
+        return out
+
+    if not manual and not explain and result.source != "manual":  # segments are the rule coding: codings made on use
+        result._pending = lambda: select(rules(), [], result.source, book)
+        return
+    rule = rules()
     if explain:
         rule += [v for d in result.documents for v in vetoed_codings(d, compiled)]
     result.codings = select(rule, attach_segments(manual, result.segments), result.source, book)
