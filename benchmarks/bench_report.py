@@ -48,7 +48,9 @@ def large(words: int):
     docs, total = build_corpus(words)
     loaded = load_codebook(ROOT / "codebook.yaml")
     segments = code_corpus(docs, CompiledCodebook(loaded, Pipeline()))
-    return CodingResult(segments, docs, loaded, codings=rule_codings(segments, loaded.codebook), source="rule"), total
+    result = CodingResult(segments, docs, loaded, source="rule")
+    result.codings = rule_codings(segments, loaded.codebook)
+    return result, total
 
 
 def write(result, claims, path: Path, repeat: int = 3) -> dict:

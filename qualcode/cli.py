@@ -899,13 +899,16 @@ def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
           f"{s['coded_segments']} with codes, {s['code_applications']} code applications, "
           f"{s['case_mentions']} case mentions; {wall:.1f} s in all, coding {result.seconds:.1f} s",
           file=sys.stderr)
-    manual = [c for c in result.codings if c.source == "manual"]
+    coders = getattr(result, "manual", None)  # without coders' codings, result.codings need not be made
+    manual = [c for c in result.codings if c.source in ("manual", "imported")] if coders or coders is None else []
     if result.source == "rule":
         print("codings: rule only (the codebook's)", file=sys.stderr)
     elif manual or result.source == "manual":
         rejected = sum(1 for c in result.codings if c.source == "rule" and c.status == "rejected")
-        print(f"codings: {result.source}; {sum(c.status == 'applied' for c in manual)} manual from "
-              f"{len({c.coder for c in manual})} coder(s), {rejected} rule coding(s) rejected", file=sys.stderr)
+        imported = sum(c.status == "applied" and c.source == "imported" for c in manual)
+        print(f"codings: {result.source}; {sum(c.status == 'applied' for c in manual) - imported} manual"
+              + (f" and {imported} imported" if imported else "")
+              + f" from {len({c.coder for c in manual})} coder(s), {rejected} rule coding(s) rejected", file=sys.stderr)
     if getattr(result, "store", None) is not None:
         total = result.recoded + result.unchanged
         why = "codebook changed: " if result.codebook_changed else ""

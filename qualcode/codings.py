@@ -103,7 +103,7 @@ def idle_rejections(codings: Iterable[Coding]) -> list[Coding]:
     for r in codings:
         if r.source == "rule" and r.status == "rejected":
             rejected.setdefault((r.doc, r.code, r.via), []).append(r)
-    return [c for c in codings if c.source == "manual" and c.status == "rejected"
+    return [c for c in codings if c.source in ("manual", "imported") and c.status == "rejected"
             and not any(r.start < c.end and c.start < r.end for r in rejected.get((c.doc, c.code, c.coder), ()))]
 
 

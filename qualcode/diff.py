@@ -5,6 +5,11 @@ the segment's text, the matched text). An edit early in a document therefore doe
 make every later coding look lost and gained again, and a codebook edit that only moves
 patterns to other lines changes nothing. The rule's ``file:line:col`` shown is the one
 in the run that has the coding.
+
+Codings of every source are compared: the rule codings of the documents recoded between
+the runs, and the coders' codings (manual, imported, suggested; stored with each run) of
+every document, by (code, source, coder, status, the coded text), so an entry that only
+moved in its coder file changes nothing either.
 """
 from __future__ import annotations
 
@@ -56,6 +61,13 @@ class RunDiff:
             out[c.code][0 if c.gained else 1] += 1
         return {k: (v[0], v[1]) for k, v in out.items()}
 
+    def per_source(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Code -> source -> (gained, lost)."""
+        out: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        for c in self.changes:
+            out[c.code][c.source][0 if c.gained else 1] += 1
+        return {k: {s: (v[0], v[1]) for s, v in by.items()} for k, by in out.items()}
+
 
 def diff_runs(store: Store, run_a: int | None = None, run_b: int | None = None) -> RunDiff:
     """The codings gained and lost from run ``run_a`` to run ``run_b`` (default: the last
@@ -73,17 +85,12 @@ def diff_runs(store: Store, run_a: int | None = None, run_b: int | None = None) 
     changed_docs = sorted(d for d in set(docs_a) | set(docs_b) if docs_a.get(d) != docs_b.get(d))
     changes: list[Change] = []
     for doc in changed_docs:
-        before = _codings(store, docs_a.get(doc))
-        after = _codings(store, docs_b.get(doc))
-        old, new = Counter(k for k, _ in before), Counter(k for k, _ in after)
-        lost, gained = old - new, new - old
-        for gained_flag, items, wanted in ((False, before, lost), (True, after, gained)):
-            for key, change in items:
-                if wanted[key] > 0:
-                    wanted[key] -= 1
-                    changes.append(change(gained_flag))
+        _compare(_codings(store, docs_a.get(doc)), _codings(store, docs_b.get(doc)), changes)
+    coders_a, coders_b = _coder_codings(store, a), _coder_codings(store, b)
+    for doc in sorted(set(coders_a) | set(coders_b)):
+        _compare(coders_a.get(doc, []), coders_b.get(doc, []), changes)
     order = {c: n for n, (c,) in enumerate(store.conn.execute("SELECT id FROM codes ORDER BY position"))}
-    changes.sort(key=lambda c: (order.get(c.code, len(order)), c.code, c.gained, c.doc, c.line))
+    changes.sort(key=lambda c: (order.get(c.code, len(order)), c.code, c.gained, c.doc, c.line, c.source, c.coder))
     return RunDiff(a, b, changes, len(changed_docs))
 
 
@@ -95,6 +102,38 @@ def _resolve(runs: list[int], run: int | None, store: Store) -> int:
         raise QualcodeError(Problem(str(store.path), f"no run {run} in the store (it has {have}; "
                                                      f"-1 is the last run, -2 the one before)"))
     return run  # type: ignore[return-value]
+
+
+def _compare(before: list[tuple[tuple, Any]], after: list[tuple[tuple, Any]], changes: list[Change]) -> None:
+    """The changes from ``before`` to ``after`` (keyed codings of one document), by key count."""
+    old, new = Counter(k for k, _ in before), Counter(k for k, _ in after)
+    lost, gained = old - new, new - old
+    for gained_flag, items, wanted in ((False, before, lost), (True, after, gained)):
+        for key, change in items:
+            if wanted[key] > 0:
+                wanted[key] -= 1
+                changes.append(change(gained_flag))
+
+
+def _coder_codings(store: Store, run: int) -> dict[str, list[tuple[tuple, Any]]]:
+    """Document -> the coders' codings of one run (applied, inherited and rejections), keyed
+    by content; the passage is the segment holding the coding in that run (the coded text
+    itself when it spans several)."""
+    out: dict[str, list[tuple[tuple, Any]]] = defaultdict(list)
+    for code, doc, line, seg, passage, text, source, coder, status, pattern, rfile, rline, rcol, via, offset in \
+            store.conn.execute(
+                "SELECT c.code, c.doc_id, c.line, c.segment, coalesce(s.text, c.text), c.text, c.source, c.coder, "
+                "c.status, c.pattern, c.rule_file, c.rule_line, c.rule_col, c.via, "
+                "CASE WHEN s.text IS NULL THEN 0 ELSE c.start - s.start END FROM codings c "
+                "LEFT JOIN run_documents rd ON rd.run_id = c.run_id AND rd.doc_id = c.doc_id "
+                "LEFT JOIN segments s ON s.coded_id = rd.coded_id AND s.id = c.segment "
+                "WHERE c.coded_id IS NULL AND c.run_id = ? AND c.status IN ('applied', 'inherited', 'rejected') "
+                "ORDER BY c.doc_id, c.seq", (run,)):
+        rule = f"{rfile}:{rline}:{rcol}" if rfile else None
+        key = (code, source, coder, status, via, text)
+        out[doc].append((key, lambda g, v=(code, doc, line, seg or "", passage, text, source, coder, status, pattern,
+                                           rule, via, offset): Change(g, *v)))
+    return out
 
 
 def _codings(store: Store, coded_id: int | None) -> list[tuple[tuple, Any]]:
@@ -126,6 +165,8 @@ def render_diff(diff: RunDiff, fmt: str = "text") -> str:
 
         return json.dumps({"run_a": diff.run_a, "run_b": diff.run_b, "documents_changed": diff.documents_changed,
                            "per_code": {k: {"gained": g, "lost": lost} for k, (g, lost) in diff.per_code().items()},
+                           "per_source": {k: {s: {"gained": g, "lost": lost} for s, (g, lost) in by.items()}
+                                          for k, by in diff.per_source().items()},
                            "changes": [c.record() for c in diff.changes]}, ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
         import csv
@@ -138,17 +179,23 @@ def render_diff(diff: RunDiff, fmt: str = "text") -> str:
         writer.writeheader()
         writer.writerows(c.record() for c in diff.changes)
         return buf.getvalue()
-    per_code = diff.per_code()
+    per_code, per_source = diff.per_code(), diff.per_source()
+    coders = sum(c.source != "rule" for c in diff.changes)
     out = [f"run {diff.run_a} -> run {diff.run_b}: {len(diff.changes)} coding(s) changed in "
-           f"{diff.documents_changed} recoded document(s)\n"]
+           f"{diff.documents_changed} recoded document(s)"
+           + (f" ({coders} of them coders' codings)" if coders else "") + "\n"]
     code = None
     for c in diff.changes:
         if c.code != code:
             code = c.code
             gained, lost = per_code[code]
-            out.append(f"\n{code}: +{gained} -{lost}\n")
+            by = per_source[code]
+            sources = "" if set(by) == {"rule"} else " (" + ", ".join(
+                f"{s} +{g} -{lost}" for s, (g, lost) in sorted(by.items())) + ")"
+            out.append(f"\n{code}: +{gained} -{lost}{sources}\n")
         why = c.pattern if c.source == "rule" and c.status == "applied" else (
-            f"inherited via {c.via}" if c.status == "inherited" else f"{c.source} {c.coder}")
+            f"inherited via {c.via}" if c.status == "inherited" else
+            f"{c.source} {c.coder}" + (" rejects it" if c.status == "rejected" else ""))
         where = f" ({c.rule})" if c.rule else ""
         passage = c.passage
         if c.status == "applied" and c.text:

@@ -15,7 +15,6 @@ from typing import Any, Callable, Sequence
 
 from .errors import CorpusError, Problem
 from .model import Document
-from .pipeline import fold
 from .yamlpos import Located, excerpt, load_located
 
 FRONT_MATTER_KEYS = ("title", "kind", "cases", "date", "source", "author", "note", "sector", "language", "changes")
@@ -119,6 +118,8 @@ def check_front_matter(documents: Sequence[Document], resolve_case: Callable[[An
         for value, key, dotted in entries:
             if not isinstance(value, str) or resolve_case(value) is not None:
                 continue
+            from .pipeline import fold  # here: the corpus reader (and retrieval's freshness check) need no numpy
+
             close = difflib.get_close_matches(fold(value.strip()), list(case_names), n=1)
             hint = (f"did you mean {case_names[close[0]]!r}?" if close
                     else "use a case id, name or alias from the codebook")

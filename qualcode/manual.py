@@ -2,6 +2,7 @@
 
 ```yaml
 coder: ana                      # optional; the file's stem otherwise
+source: manual                  # optional: manual, or imported (another tool's or file's coding)
 codings:
   - doc: paper/ruiz-duran-1998-clustering.md
     quote: "Self financing was the rule"   # located tolerantly, stored exactly
@@ -18,8 +19,11 @@ seen:                            # passages read where no code applies (for qual
 ```
 
 A CSV file has a header row with the columns ``doc``, ``quote``, ``start``, ``end``,
-``code``, ``not``, ``note`` (and optionally ``coder``); a row with neither ``code`` nor
-``not`` says the coder read that passage and no code applies (a ``seen`` passage). Every
+``code``, ``not``, ``note`` (and optionally ``coder`` and ``source``); a row with neither
+``code`` nor ``not`` says the coder read that passage and no code applies (a ``seen``
+passage). The codings' source is ``manual`` unless the file says ``imported`` (``qualcode
+import`` writes ``codings/imported-<coder>.csv`` with a ``source`` column; such a file
+without the column, written by an earlier version, is read as imported too). Every
 entry is checked against the codebook and the corpus, and every problem of every file is
 reported at once as
 ``codings/ana.yaml:LINE:COL: what is wrong``.
@@ -39,7 +43,9 @@ from .model import Codebook, Coding, Document, Rule
 from .yamlpos import load_located
 
 ENTRY_KEYS = ("doc", "quote", "start", "end", "code", "not", "note")
-CSV_KEYS = (*ENTRY_KEYS, "coder")
+CSV_KEYS = (*ENTRY_KEYS, "coder", "source")
+FILE_SOURCES = ("manual", "imported")  # the sources a coder file can give its codings
+FILE_KEYS = ("coder", "source", "codings", "seen")
 SEEN_KEYS = ("doc", "quote", "start", "end", "note")
 SUFFIXES = (".yaml", ".yml", ".csv")
 
@@ -106,6 +112,8 @@ def read_coder_file(path: Path, documents: Mapping[str, Document],
 def _read(path: Path, documents: Mapping[str, Document], codebook: Codebook) -> "_Entries":
     name = str(path)
     reader = _Entries(name, path.stem, documents, codebook)
+    if path.suffix.lower() == ".csv" and path.stem.startswith("imported-"):  # qualcode import's, also before 'source'
+        reader.source = "imported"
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -126,6 +134,7 @@ class _Entries:
 
     def __init__(self, name: str, coder: str, documents: Mapping[str, Document], codebook: Codebook):
         self.name, self.coder, self.documents, self.codebook = name, coder, documents, codebook
+        self.source = "manual"
         self.codings: list[Coding] = []
         self.seen: list[Seen] = []
         self.problems: list[Problem] = []
@@ -142,16 +151,22 @@ class _Entries:
             return
         value, base = located.value, ()
         if isinstance(value, dict):
-            unknown = [k for k in value if k not in ("coder", "codings", "seen")]
+            unknown = [k for k in value if k not in FILE_KEYS]
             for k in unknown:
-                self.problem(f"unknown key {k!r}{_suggest(k, ('coder', 'codings', 'seen'))}; a codings file has "
-                             f"'coder', 'codings' and 'seen'", located.where((k,)))
+                self.problem(f"unknown key {k!r}{_suggest(k, FILE_KEYS)}; a codings file has "
+                             f"'coder', 'source', 'codings' and 'seen'", located.where((k,)))
             if "coder" in value:
                 coder = value["coder"]
                 if not isinstance(coder, str) or not coder.strip():
                     self.problem("'coder' must be a name", located.where(("coder",)), "coder")
                 else:
                     self.coder = coder.strip()
+            if "source" in value:
+                if value["source"] not in FILE_SOURCES:
+                    self.problem(f"'source' must be manual or imported, not {value['source']!r}",
+                                 located.where(("source",)), "source")
+                else:
+                    self.source = value["source"]
             self.entries(value.get("seen"), ("seen",), located, seen=True)
             value, base = value.get("codings"), ("codings",)
         self.entries(value, base, located)
@@ -194,14 +209,19 @@ class _Entries:
                     if k in entry:
                         entry[k] = _int(entry[k])
                 coder = entry.pop("coder", None)
+                source = entry.pop("source", None)
+                if source is not None and source.strip() not in FILE_SOURCES:
+                    self.problem(f"'source' must be manual or imported, not {source!r}", (first, 1), f"row {first}")
+                    continue
                 self.entry(entry, lambda k, first=first: (first, 1), f"row {first}", coder=coder,
-                           seen="code" not in entry and "not" not in entry and "doc" in entry)
+                           seen="code" not in entry and "not" not in entry and "doc" in entry,
+                           source=source.strip() if source else None)
         except csv.Error as err:
             self.problem(f"invalid CSV: {err}", (rows.line_num, 1))
 
     # -- one entry -----------------------------------------------------------------------
     def entry(self, entry: dict[str, Any], where: Any, key: str, coder: str | None = None,
-              seen: bool = False) -> None:
+              seen: bool = False, source: str | None = None) -> None:
         ok = True
         keys = SEEN_KEYS if seen else ENTRY_KEYS
         for k in entry:
@@ -230,8 +250,9 @@ class _Entries:
             self.problem(f"the same coding as at line {self._seen[dup]}; remove one", at, key)
             return
         self._seen[dup] = at[0]
-        rule = Rule("manual", f"manual:{coder}", self.name, at[0], at[1])
-        self.codings.append(Coding(None, document.id, start, end, code, "manual", coder, rule, note=note.strip(),
+        source = source or self.source
+        rule = Rule(source, f"{source}:{coder}", self.name, at[0], at[1])
+        self.codings.append(Coding(None, document.id, start, end, code, source, coder, rule, note=note.strip(),
                                    status=status, line=line))
 
     def _document(self, entry: dict[str, Any], where: Any, key: str) -> Document | None:

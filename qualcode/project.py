@@ -127,7 +127,7 @@ def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | N
     return report
 
 
-BROAD_SHARE = 0.25  # a pattern coding more than this share of the segments is warned about
+from .retrieve import BROAD_SHARE  # noqa: E402 - defined with the stats, so retrieval need not import this module
 BROAD_MIN_SEGMENTS = 20  # ... in a corpus of at least this many segments
 
 
@@ -178,7 +178,7 @@ class CodingResult:
     documents: list[Document]
     codebook: LoadedCodebook
     seconds: float = 0.0
-    codings: list[Coding] = field(default_factory=list)  # the codings ``segments`` show (see ``source``)
+    _codings: list[Coding] | None = None  # the codings ``segments`` show: see ``codings``
     source: str = "combined"
     trail: dict[str, dict[str, list]] | None = None  # with ``explain``: vetoed and rejected codings per segment
     store: Path | None = None  # the project store updated, None without one
@@ -186,6 +186,22 @@ class CodingResult:
     unchanged: int = 0  # documents whose stored coding was reused
     codebook_changed: bool = False  # the codebook differs from the store's last run
     run_id: int | None = None
+    manual: list[Coding] = field(default_factory=list)  # the coders' codings read (manual and imported)
+    _pending: Callable[[], list[Coding]] | None = None
+
+    @property
+    def codings(self) -> list[Coding]:
+        """The codings ``segments`` show (see ``source``). Made on first use when the
+        segments do not depend on them (no coders' codings, no ``explain``): a ``code``
+        run that only writes the segments does not build 100,000 Coding objects."""
+        if self._codings is None:
+            self._codings = self._pending() if self._pending is not None else []
+            self._pending = None
+        return self._codings
+
+    @codings.setter
+    def codings(self, value: list[Coding]) -> None:
+        self._codings, self._pending = value, None
 
 
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
@@ -213,7 +229,7 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     if source == "manual" and codings is None:
         raise QualcodeError("--source manual needs manual codings: give their folder with --codings DIR")
     # an existing store only, and a readable codebook: bad input leaves the project as it was
-    stored = (lambda: _stored_front_matter(store)) if store is not None and Path(store).is_file() else None
+    stored = (lambda: _stored_front_matter(store)) if store is not None else None
     inputs = load_inputs(codebook, corpus, codings=codings, skip_unreadable=skip_unreadable, front_matter=stored)
     loaded, documents, manual, front_matter = inputs.codebook, inputs.documents, inputs.manual, inputs.front_matter
     started = time.perf_counter()
@@ -231,6 +247,7 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         return code_corpus(todo, compiled(), jobs=jobs, progress=progress)
 
     result = CodingResult(documents=documents, codebook=loaded, source=source, segments=[])
+    known_rules: dict[str, list[Coding]] = {}  # rule codings the store already made, by document
     if store is not None:
         from .store import StoreUnavailable, StoreWarning, code_incrementally, coder_files_sha256, open_store
 
@@ -245,18 +262,22 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
                                          coders=manual, front_matter=front_matter)
             result.segments, result.store, result.recoded = inc.segments, Path(store), inc.recoded
             result.unchanged, result.codebook_changed, result.run_id = inc.unchanged, inc.codebook_changed, inc.run_id
+            known_rules = inc.rule_codings
     if result.store is None:
         result.segments, result.recoded = code(documents), len(documents)
-    _apply_codings(result, compiled() if explain else None, manual, explain)
+    _apply_codings(result, compiled() if explain else None, manual, explain, known_rules)
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _stored_front_matter(store: str | Path) -> object | None:
-    """The front matter the store parsed last run (None when the store cannot be opened:
-    coding says why)."""
+    """The front matter the store parsed last run, empty for a new store (None when the store
+    cannot be opened: coding says why)."""
+    from .metacache import FrontMatterCache
     from .store import StoreUnavailable, open_store
 
+    if not Path(store).is_file():  # a new store: filled by this run, so the next run reuses it
+        return FrontMatterCache()
     try:
         with open_store(store) as db:
             return db.front_matter()
@@ -264,12 +285,31 @@ def _stored_front_matter(store: str | Path) -> object | None:
         return None
 
 
-def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool) -> None:
-    """The codings of the chosen source, and the coded segments and trail they give."""
+def _apply_codings(result: CodingResult, compiled: object, manual: list[Coding], explain: bool,
+                   known_rules: dict[str, list[Coding]] | None = None) -> None:
+    """The codings of the chosen source, and the coded segments and trail they give
+    (``known_rules``: documents' rule codings made already, by the store's write)."""
+    from itertools import groupby
+
     from .codings import attach_segments, coded_view, idle_rejections, rule_codings, select, trail, vetoed_codings
 
     book = result.codebook.codebook
-    rule = rule_codings(result.segments, book)
+    result.manual = manual
+    segments = result.segments
+
+    def rules() -> list[Coding]:
+        if not known_rules:
+            return rule_codings(segments, book)
+        out: list[Coding] = []  # the same list rule_codings(segments) gives: per document, in segment order
+        for doc, group in groupby(segments, key=lambda s: s.segment.doc):
+            known = known_rules.get(doc)
+            out.extend(known if known is not None else rule_codings(list(group), book))
+        return out
+
+    if not manual and not explain and result.source != "manual":  # segments are the rule coding: codings made on use
+        result._pending = lambda: select(rules(), [], result.source, book)
+        return
+    rule = rules()
     if explain:
         rule += [v for d in result.documents for v in vetoed_codings(d, compiled)]
     result.codings = select(rule, attach_segments(manual, result.segments), result.source, book)

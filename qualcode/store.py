@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -417,11 +417,13 @@ class Store:
 
     def record_run(self, *, started: str, documents: Sequence[Document], coded: dict[str, list[CodedSegment]],
                    reused: dict[str, int], key: CodingKey, codebook: Codebook, codebook_path: str, corpus: str,
-                   settings: dict[str, Any], coders: Sequence[Coding] = (), front_matter: Any = None) -> int:
+                   settings: dict[str, Any], coders: Sequence[Coding] = (), front_matter: Any = None,
+                   rule_codings_out: dict[str, list[Coding]] | None = None) -> int:
         """Write one run in one transaction: the newly coded documents (``coded``), which
         stored coding every other document reused, the coders' codings read in this run
         (``coders``: manual and imported, stored with this run and no coded document), and
-        the documents' current state."""
+        the documents' current state. The rule codings stored for each coded document are
+        put in ``rule_codings_out`` (by document id) when given, for the caller to reuse."""
         db = self.conn
         with self.transaction():
             cur = db.execute(
@@ -438,7 +440,9 @@ class Store:
                                  (doc_id, sha256_text(doc.text), key.codebook_sha256, key.qualcode_version,
                                   key.pipeline, run_id))
                 coded_id = int(cur.lastrowid)  # type: ignore[arg-type]
-                self._insert_coding(coded_id, run_id, doc, segments, codebook)
+                rules = self._insert_coding(coded_id, run_id, doc, segments, codebook)
+                if rule_codings_out is not None:
+                    rule_codings_out[doc_id] = rules
                 db.execute("INSERT INTO run_documents VALUES (?, ?, ?, 1)", (run_id, doc_id, coded_id))
             db.executemany("INSERT INTO run_documents VALUES (?, ?, ?, 0)",
                            [(run_id, doc_id, cid) for doc_id, cid in reused.items()])
@@ -464,7 +468,7 @@ class Store:
         return run_id
 
     def _insert_coding(self, coded_id: int, run_id: int, document: Document, segments: list[CodedSegment],
-                       codebook: Codebook) -> None:
+                       codebook: Codebook) -> list[Coding]:
         db = self.conn
         dumps = self._dumps
         db.executemany('INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
@@ -472,19 +476,22 @@ class Store:
              c.segment.paragraph, c.segment.item, c.segment.section, c.segment.section_start, c.segment.speaker, c.text,
              dumps[c.codes], dumps[c.cases], dumps[c.context_cases])
             for n, c in enumerate(segments, 1)])
-        self.add_codings(rule_codings(segments, codebook), run_id=run_id, coded_id=coded_id,
-                         texts={document.id: document.text})
+        rules = rule_codings(segments, codebook)
+        self.add_codings(rules, run_id=run_id, coded_id=coded_id, texts={document.id: document.text}, first=1)
         db.executemany("INSERT INTO case_mentions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             (coded_id, n, c.segment.id, m.code, m.pattern, m.rule, m.start, m.end)
             for n, (c, m) in enumerate(((c, m) for c in segments for m in c.case_matches), 1)])
+        return rules
 
     def add_codings(self, codings: Iterable[Coding], *, run_id: int, coded_id: int | None = None,
-                    texts: dict[str, str] | None = None) -> int:
+                    texts: dict[str, str] | None = None, first: int | None = None) -> int:
         """Store codings of any source, coder and status (rule, manual, imported, suggested).
-        ``texts`` (document id -> text) gives the quoted span where the caller has it."""
+        ``texts`` (document id -> text) gives the quoted span where the caller has it;
+        ``first`` the first ``seq`` (default: after the coded document's stored codings)."""
         rows = []
-        first = 1 if coded_id is None else self.conn.execute(
-            "SELECT coalesce(max(seq), 0) + 1 FROM codings WHERE coded_id = ?", (coded_id,)).fetchone()[0]
+        if first is None:
+            first = 1 if coded_id is None else self.conn.execute(
+                "SELECT coalesce(max(seq), 0) + 1 FROM codings WHERE coded_id = ?", (coded_id,)).fetchone()[0]
         for n, c in enumerate(codings, first):
             r = c.rule
             text = texts[c.doc][c.start:c.end] if texts and c.doc in texts else ""
@@ -654,6 +661,7 @@ class IncrementalResult:
     unchanged: int
     codebook_changed: bool
     run_id: int | None  # None when the store could not be written
+    rule_codings: dict[str, list[Coding]] = field(default_factory=dict)  # of the recoded documents, as stored
 
 
 def code_incrementally(store: Store, documents: Sequence[Document], codebook_path: str, loaded: Any, *,
@@ -679,17 +687,20 @@ def code_incrementally(store: Store, documents: Sequence[Document], codebook_pat
     out: list[CodedSegment] = []
     for d in documents:
         out.extend(coded[d.id] if d.id in coded else store.load_coded(d, reused[d.id]))
+    rules: dict[str, list[Coding]] = {}
     try:
         run_id: int | None = store.record_run(started=started, documents=documents, coded=coded, reused=reused,
                                               key=key, codebook=loaded.codebook, codebook_path=codebook_path,
                                               corpus=corpus, settings=settings,
-                                              coders=attach_segments(coders, out), front_matter=front_matter)
+                                              coders=attach_segments(coders, out), front_matter=front_matter,
+                                              rule_codings_out=rules)
     except sqlite3.OperationalError as err:  # rolled back: the store keeps its previous state
         warnings.warn(f"{store.path}: cannot update the store ({err}); it keeps its previous runs, the coding "
                       f"and outputs are unaffected", StoreWarning, stacklevel=2)
         run_id = None
+        rules = {}
     changed = last is not None and last.codebook_sha256 != key.codebook_sha256
-    return IncrementalResult(out, len(todo), len(reused), changed, run_id)
+    return IncrementalResult(out, len(todo), len(reused), changed, run_id, rules)
 
 
 def _by_document(segments: list[CodedSegment], ids: list[str]) -> Iterator[tuple[str, list[CodedSegment]]]:

@@ -347,7 +347,7 @@ def test_agree_bad_coder_file_every_problem_located(project):
         run(project, "carl.csv")
     assert [str(p) for p in err.value.problems] == [
         f"{project}/carl.csv:1:1: column 5: unknown column 'cdoer': did you mean 'coder'?; columns are doc, quote, "
-        "start, end, code, not, note, coder",
+        "start, end, code, not, note, coder, source",
         f"{project}/carl.csv:2:1: row 2: span 0:500 is outside the text of a.md (offsets 0 to 90, after the front "
         "matter)",
         f"{project}/carl.csv:3:1: row 3: unknown document 'z.md'; nearest: 'a.md', 'b.md'"]

@@ -78,7 +78,7 @@ def test_manual_every_problem_at_once_with_file_line_col(tmp_path):
         f"{folder}/ana.yaml:29:5: codings[7]: quote does not match the text at 0:5, 'Firms': fix the offsets or "
         "drop one of them",
         f"{folder}/ben.csv:1:1: column 4: unknown column 'nte': did you mean 'note'?; columns are doc, quote, start, "
-        "end, code, not, note, coder",
+        "end, code, not, note, coder, source",
         f"{folder}/ben.csv:3:1: row 3: give the passage: 'quote' (its text) or 'start' and 'end'",
     ]
 
@@ -133,4 +133,31 @@ def test_manual_bad_seen_entries(tmp_path, text, message):
     folder = write(tmp_path / "codings", "ana.yaml", text)
     with pytest.raises(ManualCodingError) as err:
         load_manual(folder, DOCS, CODEBOOK)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("ana.csv", "doc,start,end,code\ninterviews/b.txt,0,5,design\n", "manual"),
+    ("ana.csv", "doc,start,end,code,source\ninterviews/b.txt,0,5,design,imported\n", "imported"),
+    ("ana.csv", "doc,start,end,code,source\ninterviews/b.txt,0,5,design,\n", "manual"),
+    # written by qualcode import: with the source column, and before it (old files stay imported)
+    ("imported-cp.csv", "doc,start,end,code,coder,source,quote,note\ninterviews/b.txt,0,5,design,cp,imported,Firms,\n",
+     "imported"),
+    ("imported-cp.csv", "doc,start,end,code,coder,quote,note\ninterviews/b.txt,0,5,design,cp,Firms,\n", "imported"),
+    ("ana.yaml", "source: imported\ncodings:\n  - {doc: interviews/b.txt, start: 0, end: 5, code: design}\n", "imported"),
+    ("ana.yaml", "codings:\n  - {doc: interviews/b.txt, start: 0, end: 5, code: design}\n", "manual"),
+])
+def test_manual_coder_file_source_manual_or_imported(tmp_path, name, text, expected):
+    (coding,) = load_manual(write(tmp_path / "codings", name, text), DOCS, CODEBOOK)
+    assert (coding.source, coding.rule.kind, coding.rule.pattern.split(":")[0]) == (expected, expected, expected)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("ana.csv", "doc,start,end,code,source\ninterviews/b.txt,0,5,design,suggested\n",
+     "ana.csv:2:1: row 2: 'source' must be manual or imported, not 'suggested'"),
+    ("ana.yaml", "source: rule\ncodings: []\n", "ana.yaml:1:1: source: 'source' must be manual or imported, not 'rule'"),
+])
+def test_manual_coder_file_bad_source(tmp_path, name, text, message):
+    with pytest.raises(ManualCodingError) as err:
+        load_manual(write(tmp_path / "codings", name, text), DOCS, CODEBOOK)
     assert message in str(err.value)

@@ -160,7 +160,9 @@ def test_retrieve_diff_shows_codings_gained_and_lost_with_pattern_and_passage(tm
     assert data["per_code"] == {"credit": {"gained": 1, "lost": 1}}
     assert [(c["change"], c["doc"], c["text"], c["pattern"]) for c in data["changes"]] == [
         ("lost", "a.md", "bank", "term:bank"), ("gained", "b.txt", "Firms", "term:firm")]
-    assert run_cli("diff", "2", "1", "--format", "json", cwd=project).stdout.count('"gained"') == 2
+    back = json.loads(run_cli("diff", "2", "1", "--format", "json", cwd=project).stdout)
+    assert [(c["change"], c["pattern"]) for c in back["changes"]] == [("lost", "term:firm"), ("gained", "term:bank")]
+    assert back["per_source"] == {"credit": {"rule": {"gained": 1, "lost": 1}}}
 
 
 def test_retrieve_diff_needs_two_runs(tmp_path):
@@ -173,3 +175,70 @@ def test_retrieve_diff_needs_two_runs(tmp_path):
     assert out.returncode == 2 and "the store has 1 run(s): diff needs two" in out.stderr
     out = run_cli("diff", "7", "9", cwd=tmp_path)
     assert out.returncode == 2 and "no run 7 in the store (it has runs 1 to 1" in out.stderr
+
+
+def test_retrieve_imported_codings_keep_their_source_and_coder(tmp_path):
+    """A coder file written by ``qualcode import`` (with its source column, or an older one
+    without it) gives codings of source imported: in the store, segments, stats and the coding."""
+    project = _make_project(tmp_path)
+    (project / "codings").mkdir()
+    (project / "codings" / "imported-cp.csv").write_text(
+        "doc,start,end,code,coder,quote,note\nb.txt,32,50,design,cp,No money was left.,\n")  # before 'source'
+    (project / "codings" / "ana.yaml").write_text("codings:\n  - {doc: a.md, quote: Design matters, code: finance}\n")
+    out = run_cli("code", "-q", "--codings", "codings", "-o", "-", cwd=project)
+    assert out.returncode == 0, out.stderr
+    by_doc = {r["doc"]: r for r in map(json.loads, out.stdout.splitlines())}
+    assert [(m["code"], m["source"], m["coder"]) for m in by_doc["b.txt"]["matches"] if m["source"] != "rule"] == [
+        ("design", "imported", "cp")]
+    assert _segments(project, "--source", "imported") == [B2]
+    assert _segments(project, "--source", "manual") == [A2]
+    text = run_cli("segments", "--source", "imported", cwd=project).stdout
+    assert "imported cp" in text
+    from qualcode.codebook import load_codebook
+    from qualcode.retrieve import code_stats, current_store
+
+    db, _ = current_store(project / "corpus", project / "codebook.yaml", project / ".qualcode" / "project.sqlite",
+                          codings=project / "codings")
+    with db:
+        stats = code_stats(db, load_codebook(project / "codebook.yaml"))
+    assert {c.code: c.by_source for c in stats.codes}["design"] == {"rule": (2, 2), "imported": (1, 1)}
+
+
+def test_retrieve_diff_compares_codings_of_every_source(tmp_path):
+    """A coder file edit (no document recoded) shows as manual/imported codings gained and lost,
+    each with its coder; a coding that only moved within its file is no change."""
+    project = _make_project(tmp_path)
+    codings = project / "codings"
+    codings.mkdir()
+    (codings / "ana.yaml").write_text("codings:\n  - {doc: a.md, quote: Design matters, code: finance}\n"
+                                      "  - {doc: b.txt, quote: No money, code: design}\n")
+    (codings / "imported-cp.csv").write_text("doc,start,end,code,coder,source,quote,note\n"
+                                             "b.txt,0,5,credit,cp,imported,Firms,\n")
+    assert run_cli("code", "-o", "-", "-q", cwd=project).returncode == 0
+    (codings / "ana.yaml").write_text("codings:\n  - {doc: b.txt, quote: No money, code: design}\n"  # moved: no change
+                                      "  - {doc: a.md, quote: took a loan, not: finance}\n")  # a rejection gained
+    (codings / "imported-cp.csv").write_text("doc,start,end,code,coder,source,quote,note\n"
+                                             "b.txt,0,5,design,cp,imported,Firms,\n")
+    assert run_cli("code", "-o", "-", "-q", cwd=project).returncode == 0
+    out = run_cli("diff", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == (
+        "run 1 -> run 2: 4 coding(s) changed in 0 recoded document(s) (4 of them coders' codings)\n"
+        "\n"
+        "finance: +1 -1 (manual +1 -1)\n"
+        "- a.md:7  manual ana (codings/ana.yaml:2:5)\n"
+        "    [Design matters].\n"
+        "+ a.md:7  manual ana rejects it (codings/ana.yaml:3:5)\n"
+        "    They took a loan from the bank.\n"
+        "\n"
+        "credit: +0 -1 (imported +0 -1)\n"
+        "- b.txt:1  imported cp (codings/imported-cp.csv:2:1)\n"
+        "    [Firms] in Teziutlán got credit.\n"
+        "\n"
+        "design: +1 -0 (imported +1 -0)\n"
+        "+ b.txt:1  imported cp (codings/imported-cp.csv:2:1)\n"
+        "    [Firms] in Teziutlán got credit.\n")
+    data = json.loads(run_cli("diff", "--format", "json", cwd=project).stdout)
+    assert data["per_source"] == {"finance": {"manual": {"gained": 1, "lost": 1}},
+                                  "credit": {"imported": {"gained": 0, "lost": 1}},
+                                  "design": {"imported": {"gained": 1, "lost": 0}}}

@@ -350,3 +350,22 @@ def test_store_rerun_repeats_front_matter_warnings_from_the_stored_parse(project
     assert (project / "a.jsonl").read_bytes() == (project / "b.jsonl").read_bytes()
     assert sqlite3.connect(project / ".qualcode" / "project.sqlite").execute(
         "SELECT count(*) FROM front_matter").fetchone() == (3,)
+
+
+def test_store_first_run_keeps_the_parsed_front_matter(project, tmp_path, monkeypatch):
+    """A new store's first run fills the front-matter cache, so the second run (one document
+    touched) parses only that document's front matter: each other one comes from the store."""
+    import qualcode.corpus
+    from qualcode.project import code_project
+
+    store = tmp_path / "new.sqlite"
+    code_project(project / "corpus", project / "codebook.yaml", store=store)
+    assert sqlite3.connect(store).execute("SELECT count(*) FROM front_matter").fetchone() == (3,)
+    doc = project / "corpus" / "a.md"
+    doc.write_text(doc.read_text() + "Another loan.\n")
+    parsed: list[str] = []
+    real = qualcode.corpus.parse_front_matter
+    monkeypatch.setattr(qualcode.corpus, "parse_front_matter", lambda text, path: parsed.append(path) or real(text, path))
+    result = code_project(project / "corpus", project / "codebook.yaml", store=store)
+    assert (result.recoded, result.unchanged) == (1, 2)
+    assert [p.rsplit("/", 1)[-1] for p in parsed] == ["a.md"]

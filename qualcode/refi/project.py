@@ -18,7 +18,7 @@ from .reader import ImportedProject, UnmatchedSource, read_qdpx
 from .ids import AUTOMATIC_USER
 from .writer import _excerpt, codebook_xml, exported, qdpx_bytes, write_bytes
 
-CSV_COLUMNS = ("doc", "start", "end", "code", "coder", "quote", "note")
+CSV_COLUMNS = ("doc", "start", "end", "code", "coder", "source", "quote", "note")
 
 
 @dataclass(slots=True)
@@ -104,7 +104,8 @@ def codings_csv(imported: ImportedProject, coder: str, texts: dict[str, str]) ->
     for c in imported.codings:
         if c.coder == coder:
             quote = texts[c.doc][c.start:c.end]
-            w.writerow([c.doc, c.start, c.end, c.code, c.coder, quote, "" if c.note == _excerpt(quote) else c.note])
+            w.writerow([c.doc, c.start, c.end, c.code, c.coder, "imported", quote,
+                        "" if c.note == _excerpt(quote) else c.note])
     return buf.getvalue()
 
 
