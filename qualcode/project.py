@@ -191,7 +191,7 @@ class CodingResult:
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
                  model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
                  source: str = "combined", explain: bool = False, skip_unreadable: bool = False,
-                 store: str | Path | None = None) -> CodingResult:
+                 store: str | Path | None = None, inputs: Inputs | None = None) -> CodingResult:
     """Load the corpus and the codebook (and the manual codings in the folder ``codings``),
     then code every document.
 
@@ -202,7 +202,9 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     reported together. With ``store`` (a path, see ``qualcode.store``), only documents
     whose text, codebook, qualcode version or pipeline changed since a stored run are
     coded by the codebook; the others come from the store, identical to coding them again;
-    the run is recorded there.
+    the run is recorded there. ``inputs`` are the inputs already read by :func:`load_inputs`
+    (with the same ``codings`` and front matter), so that a caller that checked them first
+    does not read them twice.
     """
     from .coding import CompiledCodebook, code_corpus
     from .codings import SOURCES
@@ -214,7 +216,8 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         raise QualcodeError("--source manual needs manual codings: give their folder with --codings DIR")
     # an existing store only, and a readable codebook: bad input leaves the project as it was
     stored = (lambda: _stored_front_matter(store)) if store is not None and Path(store).is_file() else None
-    inputs = load_inputs(codebook, corpus, codings=codings, skip_unreadable=skip_unreadable, front_matter=stored)
+    if inputs is None:
+        inputs = load_inputs(codebook, corpus, codings=codings, skip_unreadable=skip_unreadable, front_matter=stored)
     loaded, documents, manual, front_matter = inputs.codebook, inputs.documents, inputs.manual, inputs.front_matter
     started = time.perf_counter()
     compiled_once: list[CompiledCodebook] = []
@@ -418,22 +421,35 @@ def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebo
     coding starts, so a bad file fails at once."""
     if not Path(claims).exists():
         raise QualcodeError(Problem(str(claims), "claims file not found: give it with --claims FILE"))
-    check_claims(corpus, codebook, claims, claim_id=claim_id,
-                 skip_unreadable=bool(options.get("skip_unreadable", False)))
-    return study_claims(code_project(corpus, codebook, **options), claims)  # type: ignore[arg-type]
+    inputs = check_claims(corpus, codebook, claims, claim_id=claim_id, codings=options.get("codings"),  # type: ignore[arg-type]
+                          skip_unreadable=bool(options.get("skip_unreadable", False)),
+                          store=options.get("store"))  # type: ignore[arg-type]
+    return study_claims(code_project(corpus, codebook, inputs=inputs, **options), claims)  # type: ignore[arg-type]
 
 
 def check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *, claim_id: str | None = None,
-                 skip_unreadable: bool = False) -> None:
+                 skip_unreadable: bool = False, codings: str | Path | None = None,
+                 store: str | Path | None = None) -> Inputs | None:
     """Load the claims against the codebook and the corpus (no coding), and find ``claim_id``:
-    raises QualcodeError with every problem. Codebook and corpus problems are left to
-    :func:`code_project`, which reports them all."""
+    raises QualcodeError with every problem. Codebook, corpus and coding problems are left
+    to :func:`code_project`, which reports them all (then None is returned). Otherwise the
+    inputs read, with the manual codings of the folder ``codings``, for
+    ``code_project(inputs=...)``; the front matter comes from ``store``'s cache when it has it."""
     from .claims import find_claim, load_claims
 
+    stored = (lambda: _stored_front_matter(store)) if store is not None and Path(store).is_file() else None
     try:
-        inputs = load_inputs(codebook, corpus, skip_unreadable=skip_unreadable)
+        inputs = load_inputs(codebook, corpus, skip_unreadable=skip_unreadable, front_matter=stored)
     except QualcodeError:
-        return
+        return None
     loaded = load_claims(claims, inputs.documents, inputs.codebook.codebook)
     if claim_id is not None:
         find_claim(loaded, claim_id, str(claims))
+    if codings is not None:
+        from .manual import load_manual
+
+        try:
+            inputs.manual = load_manual(codings, inputs.documents, inputs.codebook.codebook)
+        except QualcodeError:
+            return None
+    return inputs
