@@ -360,8 +360,7 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         if study is not None:
             from .claim_map import add_claims
 
-            def extend(G: object) -> None:  # the claim nodes join the graph (graph.gexf, .graphml, .json, ...)
-                add_claims(G, study.claims, study.index)
+            extend = lambda G: add_claims(G, study.claims, study.index)  # noqa: E731 - the claim nodes join the graph
         files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
                                 where=where, extend=extend))
         if study is not None:
