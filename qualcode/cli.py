@@ -584,6 +584,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
         text = (dumps(claims_records(study.claims, study.index)) if args.format == "json"
                 else claims_text(study.claims, study.index, colour=_colour(args)))
+        _store_note(args, study.result)
     with open_output(args.output) as out:
         out.write(text)
     return EXIT_OK
@@ -599,12 +600,30 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from .claims_output import dumps, trace_record, trace_text
     from .evidence import trace
 
+    _store_note(args, study.result)
     t = trace(args.claim_id, study.claims, study.index, limit=args.limit, name=_claims_path(args))
     text = dumps(trace_record(t, study.index)) if args.format == "json" else trace_text(
         t, study.index, colour=_colour(args))
     with open_output(args.output) as out:
         out.write(text)
     return EXIT_OK
+
+
+def _store_note(args: argparse.Namespace, result: Any) -> None:
+    """One line on standard error (unless quiet): whether the codings came from the project
+    store, or which documents were coded again because it was missing, stale or not used."""
+    if args.quiet:
+        return
+    total = result.recoded + result.unchanged
+    if result.store is None:
+        note = f"no project store used: coded all {len(result.documents)} documents"
+    elif result.recoded == 0:
+        note = f"codings read from the store {result.store} ({total} documents unchanged)"
+    else:
+        why = "codebook changed" if result.codebook_changed else "store missing or stale"
+        note = (f"{why}: coded {result.recoded} of {total} documents again, the others from the store "
+                f"{result.store}")
+    print(f"{args.command}: {note}", file=sys.stderr)
 
 
 def _colour(args: argparse.Namespace) -> bool:
