@@ -135,9 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only these documents, comma-separated: document kinds (interview, paper) or id prefixes")
     p.add_argument("--include-nested", action="store_true",
                    help="keep theme-theme edges between a theme and its own parent or ancestor (left out by default)")
-    _claims_option(p, "add a node per claim of this claims file, linked to its cases and themes (default: none)")
+    _claims_option(p, "add a node per claim of this claims file, linked to its cases and themes (default: "
+                      "claims.yaml beside the codebook, when it exists and --coding is not given; '' for none)")
     p.add_argument("--with-evidence", action="store_true",
-                   help="with --claims: add each claim's anchors and evidence as segment nodes (doc, line, text)")
+                   help="with the claims: add each claim's anchors and evidence as segment nodes (doc, line, text)")
     p.add_argument("-o", "--output", action="append", required=True, metavar="FILE",
                    help="output file; repeat for several formats (.svg and .png need qualcode[plot])")
 
@@ -502,9 +503,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     _check_outputs(args, graph_outputs(args.output))
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
     docs = [d.strip() for d in args.docs.split(",") if d.strip()] if args.docs else None
-    if args.with_evidence and not args.claims:
+    claims = _default_claims(args)
+    if args.with_evidence and not claims:
         raise QualcodeError("--with-evidence adds the claims' passages: give the claims with --claims FILE")
-    segments, codebook, documents, study = _coded_claims(args) if args.claims else (*_coded(args), None)
+    segments, codebook, documents, study = _coded_claims(args) if claims else (*_coded(args), None)
     graph = build_graph(segments, codebook, documents, unit=args.unit, roll_up=args.roll_up,
                         min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=docs,
                         where=_where(args.where), include_nested=args.include_nested)
@@ -582,6 +584,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
         text = (dumps(claims_records(study.claims, study.index)) if args.format == "json"
                 else claims_text(study.claims, study.index, colour=_colour(args)))
+        _store_note(args, study.result)
     with open_output(args.output) as out:
         out.write(text)
     return EXIT_OK
@@ -597,12 +600,30 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from .claims_output import dumps, trace_record, trace_text
     from .evidence import trace
 
+    _store_note(args, study.result)
     t = trace(args.claim_id, study.claims, study.index, limit=args.limit, name=_claims_path(args))
     text = dumps(trace_record(t, study.index)) if args.format == "json" else trace_text(
         t, study.index, colour=_colour(args))
     with open_output(args.output) as out:
         out.write(text)
     return EXIT_OK
+
+
+def _store_note(args: argparse.Namespace, result: Any) -> None:
+    """One line on standard error (unless quiet): whether the codings came from the project
+    store, or which documents were coded again because it was missing, stale or not used."""
+    if args.quiet:
+        return
+    total = result.recoded + result.unchanged
+    if result.store is None:
+        note = f"no project store used: coded all {len(result.documents)} documents"
+    elif result.recoded == 0:
+        note = f"codings read from the store {result.store} ({total} documents unchanged)"
+    else:
+        why = "codebook changed" if result.codebook_changed else "store missing or stale"
+        note = (f"{why}: coded {result.recoded} of {total} documents again, the others from the store "
+                f"{result.store}")
+    print(f"{args.command}: {note}", file=sys.stderr)
 
 
 def _colour(args: argparse.Namespace) -> bool:
@@ -618,6 +639,20 @@ def _study(args: argparse.Namespace, claim_id: str | None = None) -> Any:
 
     return _code(args, lambda corpus, codebook, **kw: claims_project(corpus, codebook, _claims_path(args),
                                                                      claim_id=claim_id, **kw))
+
+
+def _default_claims(args: argparse.Namespace) -> str | None:
+    """The claims file of graph: --claims FILE; else claims.yaml beside the codebook when it
+    exists and no saved coding file is given (--coding holds no codings for claims); '' none."""
+    if args.claims is not None:
+        return args.claims or None
+    if getattr(args, "coding", None):
+        return None
+    path = _claims_path(args)
+    if Path(path).is_file():
+        args.claims = path
+        return path
+    return None
 
 
 def _coded_claims(args: argparse.Namespace) -> tuple[list, Any, dict, Any]:

@@ -207,7 +207,7 @@ class CodingResult:
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
                  model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
                  source: str = "combined", explain: bool = False, skip_unreadable: bool = False,
-                 store: str | Path | None = None) -> CodingResult:
+                 store: str | Path | None = None, inputs: Inputs | None = None) -> CodingResult:
     """Load the corpus and the codebook (and the manual codings in the folder ``codings``),
     then code every document.
 
@@ -218,7 +218,9 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     reported together. With ``store`` (a path, see ``qualcode.store``), only documents
     whose text, codebook, qualcode version or pipeline changed since a stored run are
     coded by the codebook; the others come from the store, identical to coding them again;
-    the run is recorded there.
+    the run is recorded there. ``inputs`` are the inputs already read by :func:`load_inputs`
+    (with the same ``codings`` and front matter), so that a caller that checked them first
+    does not read them twice.
     """
     from .coding import CompiledCodebook, code_corpus
     from .codings import SOURCES
@@ -230,7 +232,8 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
         raise QualcodeError("--source manual needs manual codings: give their folder with --codings DIR")
     # an existing store only, and a readable codebook: bad input leaves the project as it was
     stored = (lambda: _stored_front_matter(store)) if store is not None else None
-    inputs = load_inputs(codebook, corpus, codings=codings, skip_unreadable=skip_unreadable, front_matter=stored)
+    if inputs is None:
+        inputs = load_inputs(codebook, corpus, codings=codings, skip_unreadable=skip_unreadable, front_matter=stored)
     loaded, documents, manual, front_matter = inputs.codebook, inputs.documents, inputs.manual, inputs.front_matter
     started = time.perf_counter()
     compiled_once: list[CompiledCodebook] = []
@@ -352,9 +355,10 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     ``qualcode.graph.select_where``). The evidence report goes there too (``report.html``,
     see ``qualcode.report``).
 
-    When the claims file ``claims`` exists (it must when ``claims_required``), the claims
-    outputs are written too (:data:`CLAIMS_FILES`: every claim with its evidence as JSON,
-    the claim x case and claim x theme matrices, and the graph with claim nodes).
+    When the claims file ``claims`` exists (it must when ``claims_required``), the claim
+    nodes join the graph (every format) and the claims outputs are written too
+    (:data:`CLAIMS_FILES`: every claim with its evidence as JSON, the claim x case and
+    claim x theme matrices).
 
     The outputs are checked against the inputs before any work, and all files are
     written to temporary names and moved into place only when every one succeeded, so a
@@ -372,11 +376,13 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         claims = None
     names = RUN_FILES + (CLAIMS_FILES if claims is not None else ())
     check_outputs([outdir / name for name in names], [codebook, claims], corpus=corpus)
+    checked = None
     if claims is not None:
-        check_claims(corpus, codebook, claims, skip_unreadable=skip_unreadable)
+        checked = _check_claims(corpus, codebook, claims, skip_unreadable=skip_unreadable, codings=codings, store=store)
     result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
-                          source=source, skip_unreadable=skip_unreadable, store=store)
-    study = study_claims(result, claims) if claims is not None else None
+                          source=source, skip_unreadable=skip_unreadable, store=store,
+                          inputs=checked[0] if checked else None)
+    study = study_claims(result, claims, loaded=checked[1] if checked else None) if claims is not None else None
     files = []
     from .export import export_all
 
@@ -390,38 +396,36 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         files.append(write_report(result, outdir / "report.html", unit=unit, roll_up=roll_up, where=where,
                                   codings=codings, claims=report_claims(study) if study else (),
                                   settings={"claims file": str(claims) if study else "none"}))
+        extend = None
+        if study is not None:
+            from .claim_map import add_claims
+
+            extend = lambda G: add_claims(G, study.claims, study.index)  # noqa: E731 - the claim nodes join the graph
         files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
-                                where=where))
+                                where=where, extend=extend))
         if study is not None:
             files.extend(write_claims_outputs(study, outdir, unit=unit, roll_up=roll_up, where=where))
     return RunReport(result, files)
 
 
-CLAIMS_FILES = ("claims.json", "matrix-claim-case.csv", "matrix-claim-theme.csv", "graph-claims.gexf")
+CLAIMS_FILES = ("claims.json", "matrix-claim-case.csv", "matrix-claim-theme.csv")
 
 
 def write_claims_outputs(study: ClaimsStudy, outdir: str | Path, *, unit: str = "paragraph",
                          roll_up: str | None = None, where: dict[str, list[str]] | None = None) -> list[Path]:
     """The claims outputs of ``qualcode run`` in ``outdir`` (:data:`CLAIMS_FILES`): ``claims.json``
-    (every claim's trace, as ``qualcode trace --format json``), the two claim matrices and
-    ``graph-claims.gexf`` (the theme graph with the claim nodes)."""
-    from .claim_map import add_claims, claim_matrix_rows
+    (every claim's trace, as ``qualcode trace --format json``) and the two claim matrices
+    (the claim nodes are in run's graph: ``export_all(extend=...)``)."""
+    from .claim_map import claim_matrix_rows
     from .claims_output import dumps, trace_record
     from .evidence import trace
-    from .export import write_graph
     from .export.tables import csv_text, write_text
-    from .graph import build_graph
 
     outdir = Path(outdir)
     records = {"claims": [trace_record(trace(c.id, study.claims, study.index), study.index) for c in study.claims]}
     write_text(dumps(records), outdir / "claims.json")
     for kind in ("claim-case", "claim-theme"):
         write_text(csv_text(claim_matrix_rows(kind, study.claims, study.index)), outdir / f"matrix-{kind}.csv")
-    r = study.result
-    G = build_graph(r.segments, r.codebook.codebook, {d.id: d for d in r.documents}, unit=unit,  # type: ignore[arg-type]
-                    roll_up=roll_up, where=where)
-    add_claims(G, study.claims, study.index)
-    write_graph(G, outdir / "graph-claims.gexf")
     return [outdir / name for name in CLAIMS_FILES]
 
 
@@ -437,14 +441,16 @@ class ClaimsStudy:
     index: object  # qualcode.evidence.EvidenceIndex
 
 
-def study_claims(result: CodingResult, claims: str | Path = DEFAULT_CLAIMS) -> ClaimsStudy:
+def study_claims(result: CodingResult, claims: str | Path = DEFAULT_CLAIMS, *, loaded: list | None = None) -> ClaimsStudy:
     """The claims of ``claims`` checked against a coded corpus, linked to its codings
-    (themes and cases with provenance), with the evidence index built."""
+    (themes and cases with provenance), with the evidence index built. ``loaded``: the
+    claims already loaded from ``claims`` against the same documents (not read again)."""
     from .claims import Coded, link_claims, load_claims
     from .evidence import EvidenceIndex
 
     book = result.codebook.codebook
-    loaded = load_claims(claims, result.documents, book)
+    if loaded is None:
+        loaded = load_claims(claims, result.documents, book)
     coded = Coded(result.segments, result.codings, book, result.documents)
     return ClaimsStudy(result, link_claims(loaded, coded), EvidenceIndex(coded))
 
@@ -458,9 +464,12 @@ def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebo
     coding starts, so a bad file fails at once."""
     if not Path(claims).exists():
         raise QualcodeError(Problem(str(claims), "claims file not found: give it with --claims FILE"))
-    check_claims(corpus, codebook, claims, claim_id=claim_id,
-                 skip_unreadable=bool(options.get("skip_unreadable", False)))
-    return study_claims(code_project(corpus, codebook, **options), claims)  # type: ignore[arg-type]
+    checked = _check_claims(corpus, codebook, claims, claim_id=claim_id, codings=options.get("codings"),  # type: ignore[arg-type]
+                            skip_unreadable=bool(options.get("skip_unreadable", False)),
+                            store=options.get("store"))  # type: ignore[arg-type]
+    inputs, loaded = checked if checked is not None else (None, None)
+    return study_claims(code_project(corpus, codebook, inputs=inputs, **options), claims,  # type: ignore[arg-type]
+                        loaded=loaded)
 
 
 def check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *, claim_id: str | None = None,
@@ -468,12 +477,30 @@ def check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *
     """Load the claims against the codebook and the corpus (no coding), and find ``claim_id``:
     raises QualcodeError with every problem. Codebook and corpus problems are left to
     :func:`code_project`, which reports them all."""
+    _check_claims(corpus, codebook, claims, claim_id=claim_id, skip_unreadable=skip_unreadable)
+
+
+def _check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *, claim_id: str | None = None,
+                  skip_unreadable: bool = False, codings: str | Path | None = None,
+                  store: str | Path | None = None) -> tuple[Inputs, list] | None:
+    """:func:`check_claims`, giving the inputs read (with the manual codings of the folder
+    ``codings``, for ``code_project(inputs=...)``; front matter from ``store``'s cache) and
+    the claims loaded; None when the inputs have problems (code_project reports them)."""
     from .claims import find_claim, load_claims
 
+    stored = (lambda: _stored_front_matter(store)) if store is not None else None
     try:
-        inputs = load_inputs(codebook, corpus, skip_unreadable=skip_unreadable)
+        inputs = load_inputs(codebook, corpus, skip_unreadable=skip_unreadable, front_matter=stored)
     except QualcodeError:
-        return
+        return None
     loaded = load_claims(claims, inputs.documents, inputs.codebook.codebook)
     if claim_id is not None:
         find_claim(loaded, claim_id, str(claims))
+    if codings is not None:
+        from .manual import load_manual
+
+        try:
+            inputs.manual = load_manual(codings, inputs.documents, inputs.codebook.codebook)
+        except QualcodeError:
+            return None
+    return inputs, loaded

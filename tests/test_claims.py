@@ -373,13 +373,50 @@ def test_cli_run_writes_claims_outputs(tmp_path):
     done = run_cli("run", "-q", "-o", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
-    for name in ("claims.json", "matrix-claim-case.csv", "matrix-claim-theme.csv", "graph-claims.gexf"):
+    for name in ("claims.json", "matrix-claim-case.csv", "matrix-claim-theme.csv"):
         assert (out / name).stat().st_size > 0, name
+    assert not (out / "graph-claims.gexf").exists()  # the claim nodes are in graph.gexf itself
     assert len(json.loads((out / "claims.json").read_text())["claims"]) == 9
+    with_claims = _graph_files(out)
+    for G in with_claims.values():
+        claims = [n for n, k in G.nodes(data="kind") if k == "claim"]
+        assert len(claims) == 9 and all(n.startswith("claim:") for n in claims)
+        relations = {G.edges[e].get("relation") for e in G.edges(claims)}
+        assert relations == {"claim-case", "claim-theme"}
+    from test_export_gexf import validate
+
+    done = validate(out / "graph.gexf")
+    assert done.returncode == 0, done.stdout + done.stderr
     (tmp_path / "claims.yaml").unlink()
     shutil.rmtree(out)
     assert run_cli("run", "-q", "-o", "out", cwd=tmp_path).returncode == 0
     assert not (out / "claims.json").exists()
+    without = _graph_files(out)
+    for name, G in without.items():
+        assert not [n for n, k in G.nodes(data="kind") if k == "claim"]
+        assert with_claims[name].number_of_nodes() == G.number_of_nodes() + 9, name
+
+
+def _graph_files(out):
+    from qualcode.export import read_graph
+
+    return {name: read_graph(out / name) for name in ("graph.gexf", "graph.graphml", "graph.json")}
+
+
+@pytest.mark.parametrize("option, claim_nodes", [((), 9), (("--claims", ""), 0)])
+def test_cli_graph_has_the_claims_beside_the_codebook(tmp_path, option, claim_nodes):
+    """graph takes claims.yaml beside the codebook when it exists; --claims '' for none."""
+    import shutil
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    for name in ("codebook.yaml", "claims.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    done = run_cli("graph", "-q", *option, "-o", "g.gexf", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    from qualcode.export import read_graph
+
+    G = read_graph(tmp_path / "g.gexf")
+    assert sum(k == "claim" for _, k in G.nodes(data="kind")) == claim_nodes
 
 
 def test_evidence_bm25_matrix_equals_rank_bm25_scores(study):
@@ -400,3 +437,37 @@ def test_evidence_limit_keeps_the_best_in_order(study, limit):
     assert study.index.rank(claim, limit) == (everything if limit is None else everything[:limit])
     totals = [round(t + c + s, 4) for _, t, c, s in everything]
     assert totals == sorted(totals, reverse=True)
+
+
+def test_cli_claims_and_trace_from_the_store_equal_computing_from_scratch(tmp_path):
+    """claims and trace read the codings from a built store; their output is byte for byte
+    that of coding from scratch (--no-store), also when the store is stale or missing, and
+    standard error says which it was."""
+    import shutil
+
+    for name in ("corpus", "codings"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    for name in ("codebook.yaml", "claims.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    commands = [("claims",), ("claims", "--format", "json"), ("trace", "small-numbers"),
+                ("trace", "banks-distrust", "--format", "json")]
+
+    def outputs(*extra):
+        done = [run_cli(*c, *extra, cwd=tmp_path) for c in commands]
+        assert all(d.returncode == 0 for d in done), [d.stderr for d in done]
+        return [d.stdout for d in done], [d.stderr for d in done]
+
+    scratch, notes = outputs("--no-store")
+    assert all("no project store used: coded all 11 documents" in n for n in notes)
+    missing, notes = outputs()  # the first run builds the store
+    assert missing == scratch and "store missing or stale: coded 11 of 11" in notes[0]
+    assert run_cli("code", "-q", cwd=tmp_path).returncode == 0
+    built, notes = outputs()
+    assert built == scratch and all("codings read from the store" in n and "11 documents unchanged" in n
+                                    for n in notes)
+    notes_file = tmp_path / "corpus" / "interviews" / "tijuana-furniture.md"
+    notes_file.write_text(notes_file.read_text(encoding="utf-8") + "\nOne more line about credit.\n", encoding="utf-8")
+    stale_scratch, _ = outputs("--no-store")
+    stale, notes = outputs()
+    assert stale == stale_scratch and "coded 1 of 11 documents again" in notes[0]
+    assert all(isinstance(s, str) and s for s in built)

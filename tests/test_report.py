@@ -54,7 +54,9 @@ def tree(page):
 
 def scripts(tree):
     index = json.loads(tree.get_element_by_id("qc-index").text)
-    docs = [json.loads(s.text) for s in tree.xpath('//script[starts-with(@id, "qc-doc-")]')]
+    from qualcode.report import unpacked
+
+    docs = [unpacked(s.text) for s in tree.xpath('//script[starts-with(@id, "qc-doc-")]')]
     return index, docs
 
 

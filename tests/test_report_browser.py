@@ -74,6 +74,15 @@ def js(driver, script, *args):
     return driver.execute_script(script, *args)
 
 
+def drawn(driver):
+    """Wait until the document view shows the place the hash names (documents are inflated
+    asynchronously: the view says which place it drew in data-shown)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return document.getElementById('doc-view').dataset.shown === location.hash.slice(1)"))
+
+
 def test_report_browser_renders_every_claim_and_its_passages(browser, report, study, tmp_path, record_property):
     browser.get(report.as_uri())
     assert study, "the bundled study has claims"
@@ -100,6 +109,7 @@ def test_report_browser_passage_link_opens_and_highlights_it(browser, report, st
     link = browser.find_element("css selector", f"#claim-{claim.id}-anchor-1 > a.passage-link")
     link.click()
     assert js(browser, "return location.hash") == f"#{link.get_attribute('href').split('#', 1)[1]}"
+    drawn(browser)
     highlighted = js(browser, "return Array.from(document.querySelectorAll('#doc-view .doc-text .target'))"
                               ".map(e => e.textContent).join('')")
     assert highlighted == anchor.text
@@ -126,12 +136,17 @@ def test_report_browser_code_passages_and_document_list(browser, report, tmp_pat
     button = browser.find_element("css selector", "#code-finance button.show-passages")
     js(browser, "arguments[0].scrollIntoView()", button)
     button.click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return document.querySelector('#code-finance .passages').dataset.drawn"))
     shown = browser.find_elements("css selector", "#code-finance .passages blockquote")
     assert 0 < len(shown) <= 25
     assert all(b.find_element("css selector", "a.passage-link").text.count(":") == 1 for b in shown)
     first = shown[0].find_element("css selector", "a.passage-link")
     text = shown[0].find_element("css selector", ".passage-text").text
     first.click()
+    drawn(browser)
     assert js(browser, "return Array.from(document.querySelectorAll('#doc-view .doc-text .target'))"
                        ".map(e => e.textContent).join('')").strip() == text.strip()
     box = browser.find_element("id", "doc-filter")
@@ -154,11 +169,39 @@ def test_report_browser_source_pointer_links_to_the_paper_passage(browser, repor
     a, b, line = first.passages[0]
     order = sorted(docs)
     browser.get(report.as_uri() + f"#doc/{order.index(notes)}")
+    drawn(browser)
     link = browser.find_elements("css selector", "#doc-view a.pointer-link")[0]
     assert link.text == f"→ {first.target}:{line}"
     js(browser, "arguments[0].click()", link)  # the link may sit under the sticky document title
+    drawn(browser)
     assert js(browser, "return location.hash") == f"#doc/{order.index(first.target)}/{a}/{b}"
     assert js(browser, "return Array.from(document.querySelectorAll('#doc-view .doc-text .target'))"
                        ".map(e => e.textContent).join('')") == docs[first.target].text[a:b]
     assert notes in browser.find_element("css selector", "#doc-view .doc-bar .back").text
     screenshot(browser, tmp_path, "report-pointer.png", record_property)
+
+
+def test_report_browser_document_loaded_lazily(browser, report, tmp_path, record_property):
+    """A document is not in the page until opened: its block is deflated base64, not text
+    or DOM; opening it from the list inflates and draws it in full."""
+    from qualcode.corpus import load_corpus
+    from qualcode.report import unpacked
+
+    docs = {d.id: d for d in load_corpus(ROOT / "corpus")}
+    order = sorted(docs)
+    name = "interviews/tijuana-furniture.md"
+    n = order.index(name)
+    browser.get(report.as_uri())
+    block = js(browser, "return document.getElementById('qc-doc-' + arguments[0]).textContent", n)
+    assert unpacked(block)["text"] == docs[name].text  # packed, and exactly the document
+    body = docs[name].text[docs[name].body_start:]
+    probe = " ".join(body.split()[10:22])
+    assert probe not in " ".join(js(browser, "return document.body.innerText").split())  # not drawn yet
+    assert js(browser, "return document.querySelectorAll('#doc-view .doc-text').length") == 0
+    link = browser.find_element("css selector", f'#doc-items a[data-doc="{n}"]')
+    js(browser, "arguments[0].click()", link)
+    drawn(browser)
+    shown = js(browser, "return document.querySelector('#doc-view .doc-text').textContent")
+    assert body.rstrip()[-200:] in shown and probe in " ".join(shown.split())  # (pointer links are added)
+    assert js(browser, "return document.querySelectorAll('#doc-view mark.coded').length") > 0
+    screenshot(browser, tmp_path, "report-lazy-document.png", record_property)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, Literal, get_args
+from typing import Any, Callable, Iterable, Literal, get_args
 
 import networkx as nx
 
@@ -165,8 +165,12 @@ def export_all(
     where: Where | None = None,
     seed: int = LAYOUT_SEED,
     picture: bool | None = None,
+    extend: Callable[[Any], None] | None = None,
 ) -> list[Path]:
     """Write the graph in every format and the three matrices into ``outdir``; returns the files.
+
+    ``extend`` adds to the graph before it is laid out and written (the claim nodes:
+    ``lambda G: qualcode.claim_map.add_claims(G, claims, index)``).
 
     Files: ``graph.gexf``, ``graph.graphml``, ``graph.json``, ``graph.nodes.csv``,
     ``graph.edges.csv``, ``graph.svg`` (the picture: when ``picture``, by default when
@@ -177,6 +181,8 @@ def export_all(
     out = Path(outdir)
     counts = tally(segments, codebook, documents, unit=unit, roll_up=roll_up, docs=docs, where=where)
     G = graph_from_tally(counts)
+    if extend is not None:
+        extend(G)
     placed = laid_out(G, seed=seed)  # the layout costs most of the writing: compute it once for all
     written: list[Path] = []
     names = ["graph.gexf", "graph.graphml", "graph.json", "graph.csv"]
