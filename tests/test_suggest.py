@@ -245,7 +245,7 @@ def trained(project: Path):
     coded = code_project(str(project / "corpus"), str(project / "codebook.yaml"))
     encoder, cache = load_encoder(), EmbeddingCache(None)
     return coded, encoder, cache, {rule: train(coded.segments, coded.codebook.codebook, encoder, cache, threshold=rule)
-                                   for rule in ("median", "precision")}
+                                   for rule in ("quantile", "median", "precision")}
 
 
 def test_suggest_scores_corpus_segments_out_of_fold(trained) -> None:
@@ -267,18 +267,19 @@ def test_suggest_scores_corpus_segments_out_of_fold(trained) -> None:
     assert outside["finance"][0] != pytest.approx(suggester.oof["finance"][0])
 
 
-@pytest.mark.parametrize("rule", ["median", "precision"])
+@pytest.mark.parametrize("rule", ["quantile", "median", "precision"])
 def test_suggest_threshold_rules(trained, rule: str) -> None:
-    """median: the median out-of-fold score of the theme's coded segments; precision: the
-    lowest out-of-fold score reaching 0.90 precision against the codings."""
-    from qualcode.suggest import TARGET_PRECISION, precision_threshold, top_themes
+    """quantile (0.55) and median of the out-of-fold scores of the theme's coded segments;
+    precision: the lowest out-of-fold score reaching 0.90 precision against the codings."""
+    from qualcode.suggest import TARGET_PRECISION, THRESHOLD_QUANTILE, precision_threshold, top_themes
 
     coded, _, _, by_rule = trained
     suggester = by_rule[rule]
     for theme in ("finance", "weather"):
         truth = np.array([theme in top_themes(s.codes, coded.codebook.codebook) for s in coded.segments])
         oof = suggester.oof[theme]
-        expected = np.median(oof[truth]) if rule == "median" else precision_threshold(oof, truth, TARGET_PRECISION)
+        expected = (np.quantile(oof[truth], THRESHOLD_QUANTILE) if rule == "quantile" else np.median(oof[truth])
+                    if rule == "median" else precision_threshold(oof, truth, TARGET_PRECISION))
         assert suggester.thresholds[theme] == pytest.approx(expected)
     assert by_rule["median"].oof["finance"].tolist() == by_rule["precision"].oof["finance"].tolist()
 
