@@ -382,7 +382,7 @@ def cmd_code(args: argparse.Namespace) -> int:
     if args.suggestions == "include":
         from .suggest import include_suggestions
 
-        include_suggestions(result, model=args.suggest_model, store=_store_path(args))
+        include_suggestions(result, model=args.suggest_model, store=_store_path(args), codings=_codings_dir(args))
     fmt = args.format or format_for(args.output)
     write_coding(result.segments, args.output, format=fmt, trail=result.trail)
     _summary(args, result, [args.output] if args.output != "-" else [])

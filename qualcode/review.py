@@ -309,7 +309,10 @@ def read_decisions_csv(path: str | Path, suggestions: Sequence[Suggestion], fold
             if earlier == decision:
                 continue  # applied before
             if sid not in by_id:
-                if earlier == "accept":
+                if earlier == "reject":
+                    problem("decision", f"suggestion {sid} was rejected by {who} earlier and is no longer suggested: "
+                                        f"to code the passage, add a manual coding to {coding_file(folder, who)}")
+                elif earlier == "accept":
                     problem("decision", f"suggestion {sid} was accepted by {who} earlier: to take it back, remove "
                                         f"its row from {coding_file(folder, who)}")
                 else:

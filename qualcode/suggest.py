@@ -14,9 +14,12 @@ fitted on them would only repeat the lexicon's codes (a segment the patterns mis
 negative of that very fit). Text that was not in the training set is scored by the
 classifier fitted on everything.
 
-Threshold per theme, without gold (``threshold="median"``, the default): the median
-out-of-fold score of the segments the codings give the theme, so a suggestion must score as
-high as the typical segment the patterns code. The issue's rule (``threshold="precision"``):
+Threshold per theme, without gold (``threshold="quantile"``, the default): the
+:data:`THRESHOLD_QUANTILE` quantile of the out-of-fold scores of the segments the codings give
+the theme, so a suggestion must score a little higher than the typical segment the patterns
+code (``threshold="median"``: the median; the quantile was chosen on the development sets,
+``benchmarks/bench_suggest.py``, as the lowest that kept precision within 0.03 of the
+lexicon's on both). The issue's rule (``threshold="precision"``):
 the lowest score at which the classifier alone reaches :data:`TARGET_PRECISION` precision
 against the lexicon's codes on the out-of-fold scores; it counts every positive the patterns
 missed as an error, so on text unlike the codebook's examples it sits where the classifier
@@ -35,7 +38,7 @@ import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -47,7 +50,8 @@ FOLDS = 5
 SEED = 0
 NEIGHBOURS = 2  # nearest coded passages shown as evidence
 MIN_POSITIVES = 3  # coded segments a theme needs in the corpus to get a classifier
-THRESHOLDS = ("median", "precision")
+THRESHOLD_QUANTILE = 0.55
+THRESHOLDS = ("quantile", "median", "precision")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,7 @@ class Suggester:
     material: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     coded: dict[str, tuple[list[tuple[str, int, str]], np.ndarray]] = field(default_factory=dict)
     oof: dict[str, np.ndarray] = field(default_factory=dict)  # out-of-fold score of each training row
+    rejected: set[tuple[str, int, int, str]] = field(default_factory=set)  # (doc, start, end, theme) a coder rejected
     rows: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # training segment -> row
 
     def scores(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
@@ -178,11 +183,25 @@ def segment_key(s: CodedSegment) -> tuple[str, int, int, str]:
     return (s.segment.doc, s.segment.start, s.segment.end, s.text)
 
 
+def rejections(manual: Sequence[Coding], decisions: Iterable[tuple[str, int, int, str]],
+               codebook: Codebook) -> set[tuple[str, int, int, str]]:
+    """(doc, start, end, theme) a coder said no to: manual ``not:`` codings and rejected
+    suggestions (``decisions``: doc, start, end, code), each code taken to its theme."""
+    out = {(c.doc, c.start, c.end, c.code) for c in manual if c.source == "manual" and c.status == "rejected"}
+    out |= set(decisions)
+    return {(doc, start, end, next(iter(top_themes([code], codebook))))
+            for doc, start, end, code in out if code in codebook.codes}
+
+
 def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, cache: Any,
-          manual: Sequence[Coding] = (), *, threshold: str = "median") -> Suggester:
+          manual: Sequence[Coding] = (), *, threshold: str = "quantile",
+          rejected: Iterable[tuple[str, int, int, str]] = ()) -> Suggester:
     """Fit a classifier per theme on the corpus's coded segments and the codebook's definition
     material, score the segments out of fold and set each theme's threshold (see the module
-    doc; ``threshold`` is "median" or "precision")."""
+    doc; ``threshold`` is "quantile", "median" or "precision"). ``rejected`` (doc, start, end, theme; see
+    :func:`rejections`): negative evidence, a segment overlapping one is a negative of that
+    theme weighing :data:`MANUAL_WEIGHT` (unless its codings give it the theme) and is not
+    suggested it again."""
     if threshold not in THRESHOLDS:
         raise ValueError(f"threshold must be one of {THRESHOLDS}, not {threshold!r}")
     from sklearn.linear_model import LogisticRegression
@@ -192,7 +211,14 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
     manual_segments = {c.segment for c in manual if c.source == "manual" and c.status == "applied"}
     texts = [s.text for s in segments]
     labels = np.array([[t in top_themes(s.codes, codebook) for t in names] for s in segments], dtype=bool)
-    weights = np.array([MANUAL_WEIGHT if s.segment.id in manual_segments else 1.0 for s in segments])
+    said_no: dict[str, list[tuple[str, int, int]]] = {}
+    for doc, start, end, theme in rejected:
+        said_no.setdefault(doc, []).append((start, end, theme))
+    no = np.array([[any(t == theme and a < s.segment.end and s.segment.start < b
+                        for a, b, theme in said_no.get(s.segment.doc, ())) for t in names] for s in segments],
+                  dtype=bool).reshape(len(segments), len(names)) & ~labels
+    human = np.array([s.segment.id in manual_segments for s in segments], dtype=bool)
+    base_weights = np.where(human, MANUAL_WEIGHT, 1.0)
     vectors = cache.embed(encoder, texts) if texts else np.zeros((0, 1), dtype=np.float32)
     suggester = Suggester(codebook, encoder, names)
     material = {t: definition_material(codebook, t) for t in names}
@@ -212,6 +238,10 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
         y_seg = labels[:, n]
         if y_seg.sum() < MIN_POSITIVES or (~y_seg).sum() < MIN_POSITIVES or t not in suggester.material:
             continue
+        # A coder's decision (a manual coding, a rejection) is a human label: it weighs more and
+        # is in every fold's training rows, so it moves its own score too.
+        weights = np.where(no[:, n], MANUAL_WEIGHT, base_weights)
+        pinned = np.flatnonzero(human | no[:, n])
         X = np.vstack([vectors, material_vectors])
         y = np.concatenate([y_seg, owner == n])
         w = np.concatenate([weights, np.ones(len(owner))])
@@ -222,14 +252,18 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
         oof = np.zeros(len(segments))
         folds = StratifiedKFold(n_splits=min(FOLDS, int(y_seg.sum()), int((~y_seg).sum())), shuffle=True, random_state=SEED)
         for fit_rows, test_rows in folds.split(vectors, y_seg):
+            fit_rows = np.union1d(fit_rows, pinned)
             fold = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=SEED)
             fold.fit(np.vstack([vectors[fit_rows], material_vectors]), np.concatenate([y_seg[fit_rows], owner == n]),
                      sample_weight=np.concatenate([weights[fit_rows], np.ones(len(owner))]))
             oof[test_rows] = fold.predict_proba(vectors[test_rows])[:, 1]
         suggester.oof[t] = oof
-        suggester.thresholds[t] = (float(np.median(oof[y_seg])) if threshold == "median"
+        suggester.thresholds[t] = (float(np.quantile(oof[y_seg], THRESHOLD_QUANTILE)) if threshold == "quantile"
+                                   else float(np.median(oof[y_seg])) if threshold == "median"
                                    else precision_threshold(oof, y_seg, TARGET_PRECISION))
     suggester.rows = {segment_key(s): i for i, s in enumerate(segments)}
+    suggester.rejected = {(s.segment.doc, s.segment.start, s.segment.end, t)
+                          for i, s in enumerate(segments) for n, t in enumerate(names) if no[i, n]}
     return suggester
 
 
@@ -262,6 +296,8 @@ def suggest(suggester: Suggester, segments: Sequence[CodedSegment], cache: Any, 
             score = float(values[i])
             threshold = suggester.thresholds[t]
             if t in have or score < threshold or score < min_score:
+                continue
+            if (s.segment.doc, s.segment.start, s.segment.end, t) in suggester.rejected:
                 continue
             seg = s.segment
             out.append(Suggestion(suggestion_id(seg.doc, seg.start, seg.end, t), seg.doc, seg.id, seg.start, seg.end,
@@ -302,6 +338,26 @@ def _embedding_cache(store: str | os.PathLike[str] | None) -> Iterator[Any]:
         yield EmbeddingCache(db)
 
 
+def rejected_suggestions(codings: str | os.PathLike[str] | None) -> list[tuple[str, int, int, str]]:
+    """(doc, start, end, code) of every suggestion rejected in the review logs
+    ``CODINGS/review/*.csv`` (``qualcode.review``), in file and row order."""
+    import csv
+    import io
+    from pathlib import Path
+
+    if codings is None or not (Path(codings) / "review").is_dir():
+        return []
+    out = []
+    for path in sorted((Path(codings) / "review").glob("*.csv")):
+        for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
+            try:
+                if row.get("decision") == "reject":
+                    out.append((row["doc"], int(row["start"]), int(row["end"]), row["code"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # not a review log row: the review itself reports such a file
+    return out
+
+
 def suggest_project(corpus: str = "corpus", codebook: str = "codebook.yaml", *, codings: str | None = None,
                     model: str | None = None, min_score: float = 0.0, store: str | os.PathLike[str] | None = None,
                     jobs: int = 1, skip_unreadable: bool = False, threads: int = 1) -> SuggestResult:
@@ -317,7 +373,9 @@ def suggest_project(corpus: str = "corpus", codebook: str = "codebook.yaml", *, 
                           store=store)
     encoder = load_encoder(model, threads=threads)
     with _embedding_cache(store) as cache:
-        suggester = train(result.segments, result.codebook.codebook, encoder, cache, manual=result.codings)
+        book = result.codebook.codebook
+        said_no = rejections(result.codings, rejected_suggestions(codings), book)
+        suggester = train(result.segments, book, encoder, cache, manual=result.codings, rejected=said_no)
         found = suggest(suggester, result.segments, cache, min_score=min_score)
     return SuggestResult(found, suggester, result, cache.embedded)
 
@@ -337,8 +395,8 @@ def documents_by_id(documents: Sequence[Document]) -> dict[str, Document]:
     return {d.id: d for d in documents}
 
 
-def include_suggestions(result: Any, *, model: str | None = None,
-                        store: str | os.PathLike[str] | None = None) -> list[Suggestion]:
+def include_suggestions(result: Any, *, model: str | None = None, store: str | os.PathLike[str] | None = None,
+                        codings: str | os.PathLike[str] | None = None) -> list[Suggestion]:
     """``qualcode code --suggestions include``: train on a CodingResult, suggest, and let the
     suggestions join its codings and coded segments (see :func:`include`); embeddings
     cached in the project store ``store``."""
@@ -347,7 +405,9 @@ def include_suggestions(result: Any, *, model: str | None = None,
     require_extra()
     encoder = load_encoder(model)
     with _embedding_cache(store) as cache:
-        suggester = train(result.segments, result.codebook.codebook, encoder, cache, manual=result.codings)
+        book = result.codebook.codebook
+        said_no = rejections(result.codings, rejected_suggestions(codings), book)
+        suggester = train(result.segments, book, encoder, cache, manual=result.codings, rejected=said_no)
         found = suggest(suggester, result.segments, cache)
     include(result, found)
     return found

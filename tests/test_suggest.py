@@ -245,7 +245,7 @@ def trained(project: Path):
     coded = code_project(str(project / "corpus"), str(project / "codebook.yaml"))
     encoder, cache = load_encoder(), EmbeddingCache(None)
     return coded, encoder, cache, {rule: train(coded.segments, coded.codebook.codebook, encoder, cache, threshold=rule)
-                                   for rule in ("median", "precision")}
+                                   for rule in ("quantile", "median", "precision")}
 
 
 def test_suggest_scores_corpus_segments_out_of_fold(trained) -> None:
@@ -267,18 +267,19 @@ def test_suggest_scores_corpus_segments_out_of_fold(trained) -> None:
     assert outside["finance"][0] != pytest.approx(suggester.oof["finance"][0])
 
 
-@pytest.mark.parametrize("rule", ["median", "precision"])
+@pytest.mark.parametrize("rule", ["quantile", "median", "precision"])
 def test_suggest_threshold_rules(trained, rule: str) -> None:
-    """median: the median out-of-fold score of the theme's coded segments; precision: the
-    lowest out-of-fold score reaching 0.90 precision against the codings."""
-    from qualcode.suggest import TARGET_PRECISION, precision_threshold, top_themes
+    """quantile (0.55) and median of the out-of-fold scores of the theme's coded segments;
+    precision: the lowest out-of-fold score reaching 0.90 precision against the codings."""
+    from qualcode.suggest import TARGET_PRECISION, THRESHOLD_QUANTILE, precision_threshold, top_themes
 
     coded, _, _, by_rule = trained
     suggester = by_rule[rule]
     for theme in ("finance", "weather"):
         truth = np.array([theme in top_themes(s.codes, coded.codebook.codebook) for s in coded.segments])
         oof = suggester.oof[theme]
-        expected = np.median(oof[truth]) if rule == "median" else precision_threshold(oof, truth, TARGET_PRECISION)
+        expected = (np.quantile(oof[truth], THRESHOLD_QUANTILE) if rule == "quantile" else np.median(oof[truth])
+                    if rule == "median" else precision_threshold(oof, truth, TARGET_PRECISION))
         assert suggester.thresholds[theme] == pytest.approx(expected)
     assert by_rule["median"].oof["finance"].tolist() == by_rule["precision"].oof["finance"].tolist()
 
@@ -512,3 +513,47 @@ def test_suggest_review_decisions_file_as_example(project: Path, suggested: list
 
 import numpy as np  # noqa: E402 - used by the last tests, after the importorskip guards
 import yaml  # noqa: E402
+
+
+def test_suggest_rejection_is_negative_evidence(trained) -> None:
+    """A rejected suggestion (or a coder's not:) lowers that theme's score on the passage and
+    on similar text, is not suggested again, and training stays deterministic."""
+    from qualcode.suggest import rejections, segment_key, suggest, train
+
+    coded, encoder, cache, by_rule = trained
+    book = coded.codebook.codebook
+    text = next(t for t, c in MISSED.items() if c == "finance")
+    seg = next(s for s in coded.segments if s.text == text)
+    before = by_rule["median"]
+    assert ("finance", text) in {(s.code, s.text) for s in suggest(before, coded.segments, cache)}
+    said_no = rejections((), [(seg.segment.doc, seg.segment.start, seg.segment.end, "finance")], book)
+    assert said_no == {(seg.segment.doc, seg.segment.start, seg.segment.end, "finance")}
+    after = [train(coded.segments, book, encoder, cache, rejected=said_no) for _ in range(2)]
+    row = before.rows[segment_key(seg)]
+    assert after[0].oof["finance"][row] < before.oof["finance"][row] - 0.05
+    similar = cache.embed(encoder, ["The bank lent them cash for the van."])
+    assert after[0].scores(similar)["finance"][0] < before.scores(similar)["finance"][0]
+    assert after[0].oof["weather"][row] == pytest.approx(before.oof["weather"][row], abs=1e-9)  # other theme alone
+    found = [(s.code, s.text) for s in suggest(after[0], coded.segments, cache)]
+    assert ("finance", text) not in found
+    assert found == [(s.code, s.text) for s in suggest(after[1], coded.segments, cache)]
+    for t in after[0].oof:
+        assert np.array_equal(after[0].oof[t], after[1].oof[t])
+
+
+def test_suggest_review_rejection_is_not_suggested_again(project: Path, suggested: list[dict],
+                                                         tmp_path: Path) -> None:
+    gone = next(s for s in suggested if s["code"] == "finance")
+    qualcode(project, "review", "--coder", "rita", "--reject", gone["id"])
+    try:
+        again = json.loads(qualcode(project, "suggest").stdout)
+        assert gone["id"] not in {s["id"] for s in again}
+        assert json.loads(qualcode(project, "suggest").stdout) == again  # deterministic
+        decisions = tmp_path / "d.csv"
+        decisions.write_text(f"id,decision,coder\n{gone['id']},reject,rita\n", encoding="utf-8")
+        qualcode(project, "review", "--decisions", str(decisions))  # the same decision again: nothing to do
+        decisions.write_text(f"id,decision,coder\n{gone['id']},accept,rita\n", encoding="utf-8")
+        bad = qualcode(project, "review", "--decisions", str(decisions), check=False)
+        assert bad.returncode == 2 and "was rejected by rita earlier" in bad.stderr
+    finally:
+        shutil.rmtree(project / "codings")
