@@ -1,7 +1,7 @@
 """Code suggestions: what the patterns miss, proposed by a classifier per theme, with evidence.
 
 Training data (deterministic, seeded): every segment of the corpus labelled with the
-top-level themes its codings give (rule and manual; a segment with a manual coding weighs
+top-level themes its codings give (rule, manual and imported; a segment a person coded weighs
 :data:`MANUAL_WEIGHT` times), plus the codebook's definition material of each theme (its
 definition split into clauses, the phrasings it quotes, ``when_to_use``, ``examples``) as
 positives of that theme. Segments are embedded with ``qualcode.embed``; one scikit-learn
@@ -179,6 +179,9 @@ class Suggester:
         return Evidence(texts[k], float(sims[k]), tuple(passages))
 
 
+HUMAN_SOURCES = ("manual", "imported")  # a person applied these: weighted, and their "not:" is negative evidence
+
+
 def segment_key(s: CodedSegment) -> tuple[str, int, int, str]:
     return (s.segment.doc, s.segment.start, s.segment.end, s.text)
 
@@ -187,7 +190,7 @@ def rejections(manual: Sequence[Coding], decisions: Iterable[tuple[str, int, int
                codebook: Codebook) -> set[tuple[str, int, int, str]]:
     """(doc, start, end, theme) a coder said no to: manual ``not:`` codings and rejected
     suggestions (``decisions``: doc, start, end, code), each code taken to its theme."""
-    out = {(c.doc, c.start, c.end, c.code) for c in manual if c.source == "manual" and c.status == "rejected"}
+    out = {(c.doc, c.start, c.end, c.code) for c in manual if c.source in HUMAN_SOURCES and c.status == "rejected"}
     out |= set(decisions)
     return {(doc, start, end, next(iter(top_themes([code], codebook))))
             for doc, start, end, code in out if code in codebook.codes}
@@ -208,7 +211,7 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
     from sklearn.model_selection import StratifiedKFold
 
     names = themes(codebook)
-    manual_segments = {c.segment for c in manual if c.source == "manual" and c.status == "applied"}
+    manual_segments = {c.segment for c in manual if c.source in HUMAN_SOURCES and c.status == "applied"}
     texts = [s.text for s in segments]
     labels = np.array([[t in top_themes(s.codes, codebook) for t in names] for s in segments], dtype=bool)
     said_no: dict[str, list[tuple[str, int, int]]] = {}

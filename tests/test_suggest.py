@@ -557,3 +557,16 @@ def test_suggest_review_rejection_is_not_suggested_again(project: Path, suggeste
         assert bad.returncode == 2 and "was rejected by rita earlier" in bad.stderr
     finally:
         shutil.rmtree(project / "codings")
+
+
+@pytest.mark.parametrize(("source", "counted"), [("manual", True), ("imported", True), ("suggested", False)])
+def test_suggest_rejections_come_from_people(trained, source: str, counted: bool) -> None:
+    """A ``not:`` of a manual or an imported coder is negative evidence; nothing else is."""
+    from qualcode.model import Coding
+    from qualcode.suggest import rejections
+
+    coded = trained[0]
+    seg = coded.segments[0].segment
+    no = Coding(seg.id, seg.doc, seg.start, seg.end, "finance", source, "ana", status="rejected")
+    expected = {(seg.doc, seg.start, seg.end, "finance")} if counted else set()
+    assert rejections([no], (), coded.codebook.codebook) == expected
