@@ -527,6 +527,9 @@ def roll_up_map(codebook: Codebook, kind: str) -> dict[str, str]:
     return out
 
 
+RING_RADIUS = {"case": 1.6, "document": 2.1, "claim": 1.3, "segment": 2.6}  # themes fill the unit disc
+
+
 def layout(G: nx.Graph, *, seed: int = LAYOUT_SEED, scale: float = 1000.0) -> dict[Any, tuple[float, float]]:
     """Node positions that keep the kinds apart, seeded and rounded to 0.01, spanning ``[-scale, scale]``.
 
@@ -535,7 +538,9 @@ def layout(G: nx.Graph, *, seed: int = LAYOUT_SEED, scale: float = 1000.0) -> di
     its direction, :func:`_spread`); cases sit on a ring
     around it and documents on an outer ring, each at the angle of the weighted
     centre of the themes it is linked to (so a case lies beside its themes), spaced
-    evenly in that order so that none overlap. Laid out together, every case and
+    evenly in that order so that none overlap; claims sit on a ring between the themes
+    and the cases, at the angle of their themes and cases, and evidence passages
+    outside everything, beside their claims (:data:`RING_RADIUS`). Laid out together, every case and
     document linked to most themes would pull everything into one hairball. A graph
     without themes, or with nodes of other kinds, gets ForceAtlas2 for all its nodes.
     The same graph always gets the same positions.
@@ -545,13 +550,14 @@ def layout(G: nx.Graph, *, seed: int = LAYOUT_SEED, scale: float = 1000.0) -> di
         return {}
     kind = {n: G.nodes[n].get("kind") for n in nodes}
     themes = [n for n in nodes if kind[n] == "theme"]
-    rings = {"case": [n for n in nodes if kind[n] == "case"], "document": [n for n in nodes if kind[n] == "document"]}
-    if not themes or len(themes) + len(rings["case"]) + len(rings["document"]) < len(nodes):
+    ring = {k: [n for n in nodes if kind[n] == k] for k in RING_RADIUS}
+    if not themes or len(themes) + sum(map(len, ring.values())) < len(nodes):
         xy = _forceatlas2(G, nodes, seed)
     else:
         pos = _spread(dict(zip(themes, _forceatlas2(G.subgraph(themes), themes, seed))))
-        for r, members in ((1.6, rings["case"]), (2.1, rings["document"])):
-            pos.update(_ring(G, members, pos, r))
+        theme_pos = dict(pos)
+        for k, members in ring.items():  # cases and documents by their themes; claims, passages by all placed
+            pos.update(_ring(G, members, theme_pos if k in ("case", "document") else dict(pos), RING_RADIUS[k]))
         xy = np.array([pos[n] for n in nodes])
     xy = nx.rescale_layout(xy, scale=scale) if len(nodes) > 1 else np.zeros((1, 2))
     return {n: (round(float(x), 2) + 0.0, round(float(y), 2) + 0.0) for n, (x, y) in zip(nodes, xy)}
@@ -590,8 +596,9 @@ def _spread(pos: dict[Any, np.ndarray]) -> dict[Any, np.ndarray]:
 
 
 def _ring(G: nx.Graph, members: list[Any], theme_pos: dict[Any, np.ndarray], radius: float) -> dict[Any, np.ndarray]:
-    """``members`` on a circle of ``radius``, in the order of the angle of their weighted
-    theme centre, evenly spaced and turned to lie as near those angles as they can."""
+    """``members`` on a circle of ``radius``, in the order of the angle of the weighted
+    centre of their neighbours placed in ``theme_pos``, evenly spaced and turned to lie as
+    near those angles as they can."""
     if not members:
         return {}
     angle = {}

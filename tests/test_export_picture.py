@@ -123,3 +123,37 @@ def test_export_picture_unknown_format_is_an_error(tmp_path):
 
     with pytest.raises(QualcodeError, match="'pdf'"):
         write_picture(graph(), tmp_path / "g.pdf")
+
+
+def test_export_layout_puts_claims_on_a_ring_between_themes_and_cases(tmp_path):
+    """Claim nodes do not turn the layout into one ForceAtlas2 hairball: cases, documents and
+    claims each lie on their own circle about the themes' centre (claims inside the cases),
+    and the picture's legend names claims and their relations."""
+    import numpy as np
+
+    from qualcode.graph import RING_RADIUS, layout
+
+    G = graph()
+    themes = [n for n, a in G.nodes(data=True) if a["kind"] == "theme"]
+    cases = [n for n, a in G.nodes(data=True) if a["kind"] == "case"]
+    for i, theme in enumerate(themes):
+        case = cases[i % len(cases)]
+        G.add_node(f"claim:c{i}", kind="claim", label=f"claim {i}", color="#d62728", segments=1)
+        G.add_edge(f"claim:c{i}", theme, relation="claim-theme", weight=1.0, weight_measure="share_of_claim_passages")
+        G.add_edge(f"claim:c{i}", case, relation="claim-case", weight=0.5, weight_measure="share_of_claim_passages")
+    pos = {n: np.array(p) for n, p in layout(G).items()}
+    assert len(themes) >= 3
+    a, b, c = (pos[f"claim:c{i}"] for i in range(3))  # the circle through three claims
+    A = 2 * np.array([b - a, c - a])
+    centre = np.linalg.solve(A, [b @ b - a @ a, c @ c - a @ a])
+    radius = {kind: [float(np.linalg.norm(pos[n] - centre)) for n, k in G.nodes(data="kind") if k == kind]
+              for kind in ("case", "document", "claim")}
+    for kind, rs in radius.items():
+        assert max(rs) - min(rs) < 1e-3 * max(rs), kind
+        assert rs[0] / radius["case"][0] == pytest.approx(RING_RADIUS[kind] / RING_RADIUS["case"], rel=1e-3)
+    pytest.importorskip("matplotlib")
+    write_graph(G, tmp_path / "g.svg")
+    texts = {"".join(t.itertext()).strip() for t in ET.parse(tmp_path / "g.svg").getroot().iter(
+        "{http://www.w3.org/2000/svg}text")}
+    assert {"claim", "claim-theme (share_of_claim_passages)", "claim-case (share_of_claim_passages)",
+            "case: state", "document"} <= texts

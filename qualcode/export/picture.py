@@ -23,7 +23,9 @@ from qualcode.graph import LAYOUT_SEED, MAX_SIZE, laid_out
 
 PICTURE_FORMATS = ("svg", "png")
 EXTRA = "plot"
-RELATION_STYLE = {"cooccurrence": ("#555555", "-"), "theme-case": ("#4292c6", "-"), "theme-document": ("#999999", ":")}
+RELATION_STYLE = {"cooccurrence": ("#555555", "-"), "theme-case": ("#4292c6", "-"), "theme-document": ("#999999", ":"),
+                  "claim-theme": ("#d62728", "--"), "claim-case": ("#f4a582", "--"), "evidence": ("#d62728", ":")}
+NODE_KIND_LABEL = {"document": "document", "claim": "claim", "segment": "evidence passage"}
 INCHES, DPI = 12.0, 150
 
 
@@ -116,12 +118,13 @@ def _legend(ax: Any, H: nx.Graph) -> None:
 
     by_color: dict[str, list[str]] = {}  # kinds drawn in one colour share a legend entry
     for _, a in H.nodes(data=True):
-        name = {"case": str(a.get("case_kind") or "other"), "document": "document"}.get(str(a.get("kind")))
+        kind = str(a.get("kind"))
+        name = str(a.get("case_kind") or "other") if kind == "case" else NODE_KIND_LABEL.get(kind)
         names = by_color.setdefault(str(a.get("color", "#808080")), [])
         if name and name not in names:
             names.append(name)
     handles = [Line2D([], [], marker="o", linestyle="", color=color,
-                      label=("" if names == ["document"] else "case: ") + ", ".join(names))
+                      label=("" if set(names) <= set(NODE_KIND_LABEL.values()) else "case: ") + ", ".join(names))
                for color, names in by_color.items() if names]
     relations = {str(a.get("relation")): a.get("weight_measure", "weight") for *_, a in H.edges(data=True)}
     for rel, (color, style) in RELATION_STYLE.items():
