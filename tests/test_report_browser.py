@@ -204,4 +204,7 @@ def test_report_browser_document_loaded_lazily(browser, report, tmp_path, record
     shown = js(browser, "return document.querySelector('#doc-view .doc-text').textContent")
     assert body.rstrip()[-200:] in shown and probe in " ".join(shown.split())  # (pointer links are added)
     assert js(browser, "return document.querySelectorAll('#doc-view mark.coded').length") > 0
+    fields = js(browser, "return document.querySelector('#doc-view .doc-fields').innerText")
+    assert "object Object" not in fields  # a mapping in the front matter (source:) is shown as text
+    assert "id: paper/ruiz-duran-1998-clustering.md; title: Clustering: Joint Learning Experience" in fields
     screenshot(browser, tmp_path, "report-lazy-document.png", record_property)

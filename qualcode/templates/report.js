@@ -82,6 +82,13 @@
     var bar = el("div", "doc-bar");  /* stays in sight while the text scrolls */
     bar.appendChild(el("h3", null, d.title));
     view.appendChild(bar);
+    /* a front-matter value as text: lists joined, mappings as "key: value; ..." */
+    function fieldText(v) {
+      if (v === null || v === undefined) return "";
+      if (Array.isArray(v)) return v.map(fieldText).join(", ");
+      if (typeof v === "object") return Object.keys(v).sort().map(function (k) { return k + ": " + fieldText(v[k]); }).join("; ");
+      return String(v);
+    }
     var head = el("div", "doc-head");
     var meta = el("p", "meta", d.id + (d.kind ? " · " + d.kind : ""));
     head.appendChild(meta);
@@ -91,7 +98,7 @@
       keys.forEach(function (k) {
         dl.appendChild(el("dt", null, k));
         var v = d.meta[k];
-        dl.appendChild(el("dd", null, Array.isArray(v) ? v.join(", ") : String(v)));
+        dl.appendChild(el("dd", null, fieldText(v)));
       });
       head.appendChild(dl);
     }
