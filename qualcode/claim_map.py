@@ -6,7 +6,7 @@ when it names it or sits in its context, for a theme when it is coded with it.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence, get_args
+from typing import Any, Collection, Literal, Sequence, get_args
 
 import networkx as nx
 
@@ -69,17 +69,23 @@ def segment_node(segment_id: str) -> str:
 
 
 def add_claims(G: nx.Graph, claims: Sequence[Claim], index: EvidenceIndex, *, with_evidence: bool = False,
-               limit: int | None = LIMIT) -> nx.Graph:
+               limit: int | None = LIMIT, documents: Collection[str] | None = None) -> nx.Graph:
     """``G`` with a node per claim (``claim:<id>``, kind ``claim``, the shortened statement as
     ``label``, the full ``statement``, ``anchors``, counts per stance, ``segments`` its
     passages) linked to its cases and themes (relation ``claim-case``/``claim-theme``,
     ``count`` passages, ``weight`` their share of the claim's passages; ``claimed`` when
     the claim declares or takes it from its anchors). A case or theme missing from ``G``
     is added. ``with_evidence`` adds each passage as a ``segment`` node (doc, line, text,
-    stance) linked to its claim (relation ``evidence``, ``stance``)."""
+    stance) linked to its claim (relation ``evidence``, ``stance``). ``documents`` (ids, as
+    :func:`qualcode.graph.selected_documents` gives for ``--docs``/``--where``): only passages
+    in those documents count, and a claim with none there is left out."""
     book = index.coded.codebook
     for claim in claims:
         passages = _passages(claim, index, limit)
+        if documents is not None:
+            passages = [p for p in passages if p[1].doc in documents]
+            if not passages:
+                continue
         n = {s: sum(1 for x, *_ in passages if x == s) for s in ("anchor", *STANCE_COLUMNS)}
         cn = claim_node(claim.id)
         G.add_node(cn, label=short_statement(claim.statement, CLAIM_LABEL_LENGTH), kind="claim", statement=claim.statement,
@@ -91,8 +97,9 @@ def add_claims(G: nx.Graph, claims: Sequence[Claim], index: EvidenceIndex, *, wi
             for _, _, cases, themes in passages:
                 for k in cases if what == "case" else themes:
                     counts[k] = counts.get(k, 0) + 1
-            for k in own:
-                counts.setdefault(k, 0)
+            for k in own:  # under a filter, only those the filtered graph has
+                if documents is None or make(k) in G:
+                    counts.setdefault(k, 0)
             for k, count in counts.items():
                 node = make(k)
                 if node not in G:

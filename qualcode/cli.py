@@ -513,7 +513,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
     if study is not None:
         from .claim_map import add_claims
 
-        add_claims(graph, study.claims, study.index, with_evidence=args.with_evidence)
+        from .graph import selected_documents
+
+        add_claims(graph, study.claims, study.index, with_evidence=args.with_evidence,
+                   documents=selected_documents(segments, documents, docs=docs, where=_where(args.where)))
     with staged_outputs():  # all files or none
         for path in args.output:
             write_graph(graph, path)

@@ -452,6 +452,20 @@ def documents_by_id(documents: Documents) -> dict[str, Document]:
     return {d.id: d for d in documents}
 
 
+def selected_documents(segments: Iterable[CodedSegment], documents: Documents, *,
+                       docs: Collection[str] | None = None, where: Where | None = None) -> set[str] | None:
+    """The ids of the documents ``docs`` and ``where`` keep (as :func:`build_graph` selects
+    them), None when neither is given (every document)."""
+    if docs is None and not where:
+        return None
+    segments = list(segments)
+    if docs is not None:
+        segments = select_documents(segments, documents, docs)
+    if where:
+        segments = select_where(segments, documents, where)
+    return {s.segment.doc for s in segments}
+
+
 def select_documents(
     segments: Iterable[CodedSegment], documents: Documents, docs: Collection[str]
 ) -> list[CodedSegment]:

@@ -400,7 +400,10 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         if study is not None:
             from .claim_map import add_claims
 
-            extend = lambda G: add_claims(G, study.claims, study.index)  # noqa: E731 - the claim nodes join the graph
+            from .graph import selected_documents
+
+            kept = selected_documents(result.segments, result.documents, where=where)
+            extend = lambda G: add_claims(G, study.claims, study.index, documents=kept)  # noqa: E731 - the claim nodes join the graph
         files.extend(export_all(result.segments, result.codebook.codebook, docs, outdir, unit=unit, roll_up=roll_up,
                                 where=where, extend=extend))
         if study is not None:

@@ -471,3 +471,32 @@ def test_cli_claims_and_trace_from_the_store_equal_computing_from_scratch(tmp_pa
     stale, notes = outputs()
     assert stale == stale_scratch and "coded 1 of 11 documents again" in notes[0]
     assert all(isinstance(s, str) and s for s in built)
+
+
+@pytest.mark.parametrize(("option", "kept"), [(("--where", "sector=garment"), 2), (("--where", "sector=furniture"), 8),
+                                             (("--docs", "interviews/"), 9)])
+def test_cli_graph_filtered_claims_count_only_the_kept_documents(tmp_path, option, kept):
+    """With --where or --docs, a claim counts only passages in the kept documents (a claim
+    with none there is left out) and brings no case or theme from the other documents."""
+    import shutil
+
+    from qualcode.export import read_graph
+
+    shutil.copytree(ROOT / "corpus", tmp_path / "corpus")
+    for name in ("codebook.yaml", "claims.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for out, claims in (("with.gexf", ()), ("without.gexf", ("--claims", ""))):
+        done = run_cli("graph", "-q", *option, *claims, "-o", out, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    G, plain = read_graph(tmp_path / "with.gexf"), read_graph(tmp_path / "without.gexf")
+    claims = [n for n, k in G.nodes(data="kind") if k == "claim"]
+    assert len(claims) == kept
+    assert set(G) - set(claims) == set(plain)
+    everything = read_graph(_full_graph(tmp_path))
+    assert all(G.nodes[c]["segments"] <= everything.nodes[c]["segments"] for c in claims)
+
+
+def _full_graph(tmp_path):
+    done = run_cli("graph", "-q", "-o", "all.gexf", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return tmp_path / "all.gexf"
