@@ -60,11 +60,11 @@ def requires_shared(*parts: str) -> Path:
     return path
 
 
-def run_cli(*args: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: str | Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """``python -m qualcode ARGS`` in a fresh process, in ``cwd`` (default: the repository)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, timeout=300)
+                          cwd=cwd or ROOT, env=env, timeout=timeout)
 
 
 def write_small_project(folder: Path) -> Path:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, make_doc, requires_shared
+from conftest import ROOT, make_doc, requires_shared, run_cli
 
 from qualcode.claims import ClaimsError, Coded, link_claims, parse_claims
 from qualcode.codebook import parse_codebook
@@ -22,13 +21,6 @@ def study():
     from qualcode.project import claims_project
 
     return claims_project(ROOT / "corpus", ROOT / "codebook.yaml", ROOT / "claims.yaml", codings=ROOT / "codings")
-
-
-def run_cli(*args, cwd=ROOT):
-    import os
-
-    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
 
 
 # -- the claims file ------------------------------------------------------------------------------

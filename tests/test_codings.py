@@ -3,13 +3,10 @@ manual codings combined with rule codings, and every output by source."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, make_doc
+from conftest import ROOT, make_doc, run_cli
 
 from qualcode.codebook import parse_codebook
 from qualcode.coding import CompiledCodebook, code_corpus
@@ -135,12 +132,6 @@ def test_codings_explain_lists_vetoed_codes_on_the_bundled_study(by_source):
     assert book[line - 1][col - 1:].startswith("state capital")
     line, col = map(int, vetoed[0]["rule"].rsplit(":", 2)[1:])
     assert book[line - 1][col - 1:].startswith("capital")
-
-
-def run_cli(*args, cwd):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
 
 
 @pytest.fixture()

@@ -5,13 +5,11 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 
 CODEBOOK = """\
 codes:
@@ -37,12 +35,6 @@ cases:
     kind: city
     parent: puebla
 """
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "qualcode", *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=300)
 
 
 @pytest.fixture()
