@@ -506,17 +506,17 @@ def cmd_graph(args: argparse.Namespace) -> int:
     claims = _default_claims(args)
     if args.with_evidence and not claims:
         raise QualcodeError("--with-evidence adds the claims' passages: give the claims with --claims FILE")
+    where = _where(args.where)
     segments, codebook, documents, study = _coded_claims(args) if claims else (*_coded(args), None)
     graph = build_graph(segments, codebook, documents, unit=args.unit, roll_up=args.roll_up,
                         min_weight=args.min_weight, min_count=args.min_count, kinds=kinds, docs=docs,
-                        where=_where(args.where), include_nested=args.include_nested)
+                        where=where, include_nested=args.include_nested)
     if study is not None:
         from .claim_map import add_claims
-
         from .graph import selected_documents
 
         add_claims(graph, study.claims, study.index, with_evidence=args.with_evidence,
-                   documents=selected_documents(segments, documents, docs=docs, where=_where(args.where)))
+                   documents=selected_documents(segments, documents, docs=docs, where=where))
     with staged_outputs():  # all files or none
         for path in args.output:
             write_graph(graph, path)
@@ -937,8 +937,10 @@ def _summary(args: argparse.Namespace, result: Any, files: list[str]) -> None:
           f"{s['coded_segments']} with codes, {s['code_applications']} code applications, "
           f"{s['case_mentions']} case mentions; {wall:.1f} s in all, coding {result.seconds:.1f} s",
           file=sys.stderr)
+    from .model import PERSON_SOURCES
+
     coders = getattr(result, "manual", None)  # without coders' codings, result.codings need not be made
-    manual = [c for c in result.codings if c.source in ("manual", "imported")] if coders or coders is None else []
+    manual = [c for c in result.codings if c.source in PERSON_SOURCES] if coders or coders is None else []
     if result.source == "rule":
         print("codings: rule only (the codebook's)", file=sys.stderr)
     elif manual or result.source == "manual":

@@ -14,7 +14,7 @@ import bisect
 from dataclasses import replace
 from typing import Any, Iterable, Literal, Sequence
 
-from .model import CodedSegment, Codebook, Coding, Document, Match, Rule
+from .model import PERSON_SOURCES, CodedSegment, Codebook, Coding, Document, Match, Rule
 
 Source = Literal["rule", "manual", "combined"]
 SOURCES: tuple[str, ...] = ("rule", "manual", "combined")
@@ -103,7 +103,7 @@ def idle_rejections(codings: Iterable[Coding]) -> list[Coding]:
     for r in codings:
         if r.source == "rule" and r.status == "rejected":
             rejected.setdefault((r.doc, r.code, r.via), []).append(r)
-    return [c for c in codings if c.source in ("manual", "imported") and c.status == "rejected"
+    return [c for c in codings if c.source in PERSON_SOURCES and c.status == "rejected"
             and not any(r.start < c.end and c.start < r.end for r in rejected.get((c.doc, c.code, c.coder), ()))]
 
 

@@ -39,12 +39,12 @@ from typing import Any, Mapping, Sequence
 from .errors import Problem, QualcodeError
 from .inputs import csv_rows
 from .locate import LocateError, locate, normalise, span
-from .model import Codebook, Coding, Document, Rule
+from .model import PERSON_SOURCES, Codebook, Coding, Document, Rule
 from .yamlpos import load_located
 
 ENTRY_KEYS = ("doc", "quote", "start", "end", "code", "not", "note")
 CSV_KEYS = (*ENTRY_KEYS, "coder", "source")
-FILE_SOURCES = ("manual", "imported")  # the sources a coder file can give its codings
+FILE_SOURCES = PERSON_SOURCES  # the sources a coder file can give its codings
 FILE_KEYS = ("coder", "source", "codings", "seen")
 SEEN_KEYS = ("doc", "quote", "start", "end", "note")
 SUFFIXES = (".yaml", ".yml", ".csv")

@@ -137,6 +137,7 @@ def _match_record(m: Match, key: str) -> dict[str, Any]:
 
 
 CodingSource = Literal["rule", "manual", "imported", "suggested"]
+PERSON_SOURCES = ("manual", "imported")  # codings a person applied (here, or in another tool)
 CodingStatus = Literal["applied", "inherited", "vetoed", "rejected"]
 
 

@@ -399,7 +399,6 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
         extend = None
         if study is not None:
             from .claim_map import add_claims
-
             from .graph import selected_documents
 
             kept = selected_documents(result.segments, result.documents, where=where)

@@ -42,7 +42,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .model import CodedSegment, Codebook, Coding, Document
+from .model import PERSON_SOURCES, CodedSegment, Codebook, Coding, Document
 
 TARGET_PRECISION = 0.90
 MANUAL_WEIGHT = 5.0
@@ -179,9 +179,6 @@ class Suggester:
         return Evidence(texts[k], float(sims[k]), tuple(passages))
 
 
-HUMAN_SOURCES = ("manual", "imported")  # a person applied these: weighted, and their "not:" is negative evidence
-
-
 def segment_key(s: CodedSegment) -> tuple[str, int, int, str]:
     return (s.segment.doc, s.segment.start, s.segment.end, s.text)
 
@@ -190,7 +187,7 @@ def rejections(manual: Sequence[Coding], decisions: Iterable[tuple[str, int, int
                codebook: Codebook) -> set[tuple[str, int, int, str]]:
     """(doc, start, end, theme) a coder said no to: manual ``not:`` codings and rejected
     suggestions (``decisions``: doc, start, end, code), each code taken to its theme."""
-    out = {(c.doc, c.start, c.end, c.code) for c in manual if c.source in HUMAN_SOURCES and c.status == "rejected"}
+    out = {(c.doc, c.start, c.end, c.code) for c in manual if c.source in PERSON_SOURCES and c.status == "rejected"}
     out |= set(decisions)
     return {(doc, start, end, next(iter(top_themes([code], codebook))))
             for doc, start, end, code in out if code in codebook.codes}
@@ -211,7 +208,7 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
     from sklearn.model_selection import StratifiedKFold
 
     names = themes(codebook)
-    manual_segments = {c.segment for c in manual if c.source in HUMAN_SOURCES and c.status == "applied"}
+    manual_segments = {c.segment for c in manual if c.source in PERSON_SOURCES and c.status == "applied"}
     texts = [s.text for s in segments]
     labels = np.array([[t in top_themes(s.codes, codebook) for t in names] for s in segments], dtype=bool)
     said_no: dict[str, list[tuple[str, int, int]]] = {}
