@@ -106,19 +106,28 @@ def _fold(ch: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _normalised(text: str) -> tuple[str, list[int], list[int]]:
-    """A document's comparison form, offsets and line starts (cached: a coder file quotes
-    the same documents again and again)."""
-    norm, where = normalise(text)
-    lines = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
-    return norm, where, lines
+def _normalised(text: str) -> tuple[str, list[int]]:
+    """A document's comparison form and offsets (cached: a coder file quotes the same
+    documents again and again)."""
+    return normalise(text)
+
+
+@lru_cache(maxsize=32)
+def _line_starts(text: str) -> list[int]:
+    """The offsets where the lines of ``text`` start (cached like :func:`_normalised`)."""
+    starts = [0]
+    at = text.find("\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1)
+    return starts
 
 
 def line_of(text: str, offset: int) -> int:
     """The 1-based line of ``offset`` in ``text``."""
     import bisect
 
-    return bisect.bisect_right(_normalised(text)[2], offset)
+    return bisect.bisect_right(_line_starts(text), offset)
 
 
 def span(document: Document, start: int, end: int) -> Span:
@@ -133,7 +142,7 @@ def locate(quote: str, document: Document, *, within: tuple[int, int] | None = N
     norm_quote, _ = normalise(quote)
     if not norm_quote:
         raise LocateError(quote, document.id, (), ())
-    norm, where, _ = _normalised(document.text)
+    norm, where = _normalised(document.text)
     lo, hi = _bounds(where, within, len(document.text))
     found: list[Span] = []
     at = norm.find(norm_quote, lo, hi)
