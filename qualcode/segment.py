@@ -27,10 +27,13 @@ from .pipeline import (ABBREV, ABBREVIATIONS, CLOSER, DOTTED, FINAL_ABBREV, INIT
                        STOP_TITLE, SUPER, SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens, fold)
 
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(?=\S)")
+# Bullets of word processors and PDFs besides Markdown's ``-*+``: a list pasted from them
+# would otherwise be one segment.
+BULLETS = "•◦‣⁃▪▫■□●○►▻➢➤✓✔–—·"
 # What starts a list item: bullets, "1." "1)" "a." "a)", numbered paragraphs "4.1" "1.2.3"
 # (before anything but a lower-case letter, so a wrapped line "3.5 million ..." is not one),
 # clauses "(a)" "(iv)" "(3)" "iv." and sections "§ 3".
-_MARKER = (r"[-*+•]|\d{1,3}[.)]|[a-zA-Z][.)]|\d{1,3}(?:\.\d{1,3})+\.?(?=[ \t]+[^\sa-zß-öø-ÿ])"
+_MARKER = ("[-*+" + BULLETS + "]|" r"\d{1,3}[.)]|[a-zA-Z][.)]|\d{1,3}(?:\.\d{1,3})+\.?(?=[ \t]+[^\sa-zß-öø-ÿ])"
            r"|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,5}|[IVX]{1,5})\)|(?:[ivx]{1,5}|[IVX]{1,5})[.)]|§+[ \t]*\d+(?:\.\d+)*[.)]?")
 _LIST_ITEM = re.compile(rf"^[ \t]*(?:{_MARKER})[ \t]+(?=\S)")
 _FOOTNOTE = re.compile(rf"^[ \t]*(?:[{SUPERSCRIPTS}]+|\[\^[^\]\s]+\]:)[ \t]*(?=\S)")
@@ -62,12 +65,13 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CLOSERS = ")]}”’\"'»"
 _CONTINUES = tuple(",;:(&/–—-")  # a line ending so goes on in the next line
 TRANSCRIPT_KINDS = frozenset({"transcript", "interview"})
-# What ``mask`` blanks: HTML tags, single markup characters and line breaks, and heading
-# and list markers at the start of a line (after a line break) unless the line starts with
+# What ``mask`` blanks: HTML tags, single markup characters and line breaks, and heading,
+# list and quote markers at the start of a line (after a line break) unless the line starts with
 # one of the single characters, which are blanked alone then.
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>")
 _MARKUP_CHARS = "*_`|\\\r\n\t"
-_LINE_MARKER = re.compile(rf"(?:\r\n?|\n)(?![*_`|\\\r\n\t])(?:[ \t]{{0,3}}#{{1,6}}[ \t]|[ \t]*(?:{_MARKER})[ \t])")
+_LINE_MARKER = re.compile(rf"(?:\r\n?|\n)(?![*_`|\\\r\n\t])(?:[ \t]{{0,3}}#{{1,6}}[ \t]|[ \t]*(?:{_MARKER})[ \t]"
+                          r"|(?:[ \t]{0,3}>)+[ \t]?)")  # ... and e-mail and Markdown quote marks ("> ")
 _REFERENCE = re.compile(r"^[A-Z][\w'’-]+,?\s+(?:(?:[A-Z]\.\s?)+|[A-Z][a-z]+\.\s)")
 _WORD = re.compile(r"\S+")
 
@@ -116,6 +120,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
         masked = mask(text[start:])
     blocks: list[Block] = []
     lines = _line_spans(text, start)
+    width = _wrap_width(text, lines)
     speakers: frozenset[str] | None = None  # found at the first line that looks like a turn
     speaker: str | None = None
 
@@ -128,7 +133,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
                                 None if kind == "heading" else speaker, breaks))
 
     def flush() -> None:
-        for block in _paragraph_blocks(text, para, para_kind, markdown, abbreviations):
+        for block in _paragraph_blocks(text, para, para_kind, markdown, abbreviations, width):
             add(*block)
 
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
@@ -213,7 +218,8 @@ def _labelled(turn: re.Match[str], speakers: frozenset[str]) -> str | None:
 def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> frozenset[str]:
     """The labels that are speakers in this document: in a transcript or interview every
     label of a turn (not a list item) that is not a header word like ``Note`` or ``From``;
-    elsewhere those that head two lines or more, and ``Q`` and ``A`` together."""
+    elsewhere, once a label heads two lines or more (a dialogue), every such label (a
+    speaker may speak once), and ``Q`` and ``A`` together."""
     counts: dict[str, int] = {}
     for a, b in lines:
         line = text[a:b]
@@ -225,11 +231,26 @@ def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> froz
             if label[0].isupper() and fold(label) not in NOT_SPEAKERS and not _SAYING.intersection(label.split()):
                 counts[label] = counts.get(label, 0) + 1
     qa = "Q" in counts and "A" in counts  # a question and its answer
-    return frozenset(label for label, n in counts.items() if transcript or n >= 2 or qa and label in "QA")
+    dialogue = any(n >= 2 for n in counts.values())  # then a label heading one line is a speaker too
+    return frozenset(label for label, n in counts.items() if transcript or dialogue or qa and label in "QA")
+
+
+WRAPPED_MAX = 100  # hard-wrapped text (editors, e-mail) has lines of at most this many characters
+SHORT_LINE = 0.6  # a line shorter than this share of the wrap width was ended by hand
+
+
+def _wrap_width(text: str, lines: list[tuple[int, int]]) -> int:
+    """The longest line that another line follows without a blank line between them: the
+    width the text is wrapped at, when it is hard-wrapped."""
+    width = 0
+    for (s, e), (s2, e2) in zip(lines, lines[1:]):
+        if e2 > s2 and not text[s2:e2].isspace():
+            width = max(width, len(text[s:e].rstrip()))
+    return width
 
 
 def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdown: bool,
-                      abbreviations: frozenset[str]) -> list[tuple[str, int, int, int, tuple[int, ...]]]:
+                      abbreviations: frozenset[str], width: int = 0) -> list[tuple[str, int, int, int, tuple[int, ...]]]:
     """The blocks (kind, start, end, level, breaks) of a paragraph, list item or footnote.
 
     A line that ends a sentence (a full stop, not after an abbreviation; ``?``; ``!``)
@@ -237,6 +258,13 @@ def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdo
     lines that each start with a capital or a digit and none ends mid-phrase (field
     notes, a line per entry) each line is a segment; so it is in a block of three or more
     lines of which at least half end a sentence and none has a sentence end inside it.
+
+    A line break also ends a segment where the writer pressed Enter before the line was
+    full: in a document whose lines are longer than hard-wrapped text has
+    (:data:`WRAPPED_MAX`, ``width`` being its longest line followed by another) at every
+    line end, in a hard-wrapped one after a line shorter than :data:`SHORT_LINE` of the
+    width that does not end mid-phrase. Splitting a sentence costs little (its segments
+    keep its codes between them); joining two entries gives each the other's codes.
     """
     start, end = lines[0][0], lines[-1][1]
     if kind == "paragraph" and len(lines) == 1:
@@ -255,7 +283,8 @@ def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdo
             or 2 * sum(ends) >= len(lines) and not any(_MID_LINE_END.search(t) for t in texts)):
         breaks = tuple(e for s, e in lines[:-1])  # a line per sentence or entry
     else:
-        breaks = tuple(e for (s, e), end in zip(lines[:-1], ends) if end)
+        breaks = tuple(e for (s, e), end, t in zip(lines[:-1], ends, texts)
+                       if end or width > WRAPPED_MAX or len(t) < SHORT_LINE * width and not t.endswith(_CONTINUES))
     return [(kind, start, end, 0, breaks)]
 
 

@@ -94,6 +94,50 @@ def test_segment_rules(pipeline, text, expected):
     assert _texts(make_doc(text), pipeline) == expected
 
 
+WRAPPED = ("The treasurer then explained that the loan from the rural bank had been repaid in\n"
+           "full, two months early, and that the cooperative could now apply for a second\n"
+           "loan to buy a truck.\n")
+
+
+@pytest.mark.parametrize("text, expected", [
+    # bullets pasted from word processors and PDFs
+    ("Checked:\n– cans cleaned\n▪ tank running\n● book up to date\n◦ design not printed\n",
+     ["Checked:", "cans cleaned", "tank running", "book up to date", "design not printed"]),
+    # lines longer than hard-wrapped text has: each line break was the writer's
+    ("asked about the association. she said it started when the three bakeries next to the bus station started "
+     "buying flour\nthe leader is her brother in law\nno one keeps written records\n",
+     ["asked about the association. she said it started when the three bakeries next to the bus station started "
+      "buying flour", "the leader is her brother in law", "no one keeps written records"]),
+    # hard-wrapped: a line ended well before the wrap width ends its entry, full lines do not
+    ("Field notes, Tuesday 14 May\nMarket day in the square. The women from the weaving group\nshare two tables "
+     "and take turns selling, so the others keep on working at\nhome.\n",
+     ["Field notes, Tuesday 14 May", "Market day in the square.",
+      "The women from the weaving group\nshare two tables and take turns selling, so the others keep on working "
+      "at\nhome."]),
+    (WRAPPED, [WRAPPED.strip()]),
+    ("- receipts go in a notebook kept by the secretary of the group, who is new\n- the box\nLeft at noon.\n",
+     ["receipts go in a notebook kept by the secretary of the group, who is new", "the box", "Left at noon."]),
+    # quote marks of e-mail replies are markup
+    ("> On Monday Mehmet wrote:\n> We should ship the container together again.\n",
+     ["On Monday Mehmet wrote:", "We should ship the container together again."]),
+])
+def test_segment_layouts_of_other_genres(pipeline, text, expected):
+    assert _texts(make_doc(text), pipeline) == expected
+
+
+@pytest.mark.parametrize("text, speakers", [
+    # once a label heads two lines (a dialogue), a label heading one line is a speaker too
+    ("Rosa: the buyer wants scarves by june\nJuan: we can do it\nMarta: i will ask about the grant\n"
+     "Juan: the bank said no\n", ["Rosa", "Juan", "Marta", "Juan"]),
+    ("MODERATOR: How did you pay?\nP1: Savings.\nP2: The bank asked for titles.\nMODERATOR: And then?\n",
+     ["MODERATOR", "P1", "P2", "MODERATOR"]),
+    # no label heads two lines: header-like lines are not speakers
+    ("Budget: 40,000 dollars\nDeadline: the end of May\n", [None, None]),
+])
+def test_segment_speakers_of_a_dialogue(pipeline, text, speakers):
+    assert [s.speaker for s in segment_document(make_doc(text), pipeline).segments] == speakers
+
+
 @pytest.mark.parametrize("text, kinds", [
     ("# Title\n\nSome text. More.\n\n- item\n\n| x | y |\n\n¹ Note.", ["heading", "sentence", "sentence", "list_item",
                                                                  "table_row", "footnote"]),
