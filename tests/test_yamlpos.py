@@ -80,3 +80,61 @@ def test_yamlpos_limits_are_configurable():
 ])
 def test_yamlpos_excerpt_is_short(value, expected):
     assert excerpt(value) == expected
+
+
+def _front_matters() -> list[tuple[str, str]]:
+    from conftest import ROOT
+
+    out = []
+    for path in sorted((ROOT / "corpus").rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if text.startswith("---\n"):
+            out.append((path.name, text[4:text.index("\n---", 4)]))
+    return out
+
+
+def _repository_yaml() -> list[tuple[str, str]]:
+    from conftest import ROOT
+
+    names = ["codebook.yaml", "claims.yaml", "codings/ana.yaml", "tests/data/paper_gold.yaml",
+             "benchmarks/data/blind2/gold.yaml"]
+    return [(n, (ROOT / n).read_text(encoding="utf-8")) for n in names]
+
+
+TRICKY = [
+    ("crlf", "a: 1\r\nb:\r\n  - x\r\n  - 'y''z'\r\n"),
+    ("unicode breaks", "a: one\u2028two\nb: \"x\\u00e9\\ty\"\nc: café\n"),
+    ("astral", "a: 🙏 ok 𝔘\nb: '🙏 x'\n"),
+    ("bom", "\ufeffa: 1\nb: [x, {c: d}]\n"),
+    ("blocks", "a: |\n  straße\n  zwei\nb: >-\n  folded\n  text\n\nc: \"esc \\\" \\x41\"\n"),
+    ("hostile", LAUGHS), ("deep", "x: " + "[" * 500 + "]" * 500 + "\n"), ("bad", "a: [1\n"), ("tab", "a:\n\tb: 1\n"),
+    ("control", "a: b\x01\n"), ("surrogate", "a: b\ud800\n"), ("tags", "a: !!binary aGVsbG8=\nb: !!str 1\n"),
+]
+
+
+@pytest.mark.parametrize("name, text", TRICKY + _repository_yaml() + _front_matters(),
+                         ids=lambda v: v if isinstance(v, str) and len(v) < 40 else "")
+def test_yamlpos_fast_path_equals_the_reference_loader(name, text):
+    """libyaml's events composed here give what PyYAML's pure-Python loader gives: values,
+    positions, character positions inside strings, and problems."""
+    fast, fast_problems = load_located(text, name, line_offset=3)
+    slow, slow_problems = load_located(text, name, line_offset=3, fast=False)
+    assert [str(p) for p in fast_problems] == [str(p) for p in slow_problems]
+    assert (fast is None) == (slow is None)
+    if slow is not None:
+        assert fast.value == slow.value
+        assert fast.positions == slow.positions and fast.value_positions == slow.value_positions
+        assert fast.scalars.keys() == slow.scalars.keys()
+        for path, node in slow.scalars.items():
+            for i in sorted({0, len(node.value) // 2, len(node.value)}):
+                assert fast.where_char(path, i) == slow.where_char(path, i), (path, i)
+
+
+@pytest.mark.parametrize("name, text", _repository_yaml(), ids=lambda v: v if len(v) < 40 else "")
+def test_yamlpos_fast_path_parses_the_repository_files(name, text):
+    """The comparison above compares the fast path, not its fallback, on real files."""
+    from qualcode import yamlpos
+
+    if yamlpos.CParser is None:
+        pytest.skip("PyYAML without libyaml: only the reference loader runs")
+    assert yamlpos._FastLoader(text, 64).get_single_node() is not None
