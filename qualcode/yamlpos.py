@@ -118,7 +118,7 @@ def load_located(text: str, filename: str, *, line_offset: int = 0,
         except Exception:  # noqa: BLE001 - any trouble: the reference loader says what is wrong
             node = _FAILED
         if node is not _FAILED:
-            return _located(node, loader.composed, text, filename, line_offset, limits)
+            return _located(node, loader.composed, loader.aliases, text, filename, line_offset, limits)
     loader = None
     try:
         loader = _Loader(text, limits.depth)
@@ -146,18 +146,19 @@ def load_located(text: str, filename: str, *, line_offset: int = 0,
     finally:
         if loader is not None:
             loader.dispose()
-    return _located(node, loader.composed, text, filename, line_offset, limits)
+    return _located(node, loader.composed, loader.aliases, text, filename, line_offset, limits)
 
 
 _FAILED = object()
 
 
-def _located(node: yaml.Node | None, composed: int, text: str, filename: str, line_offset: int,
+def _located(node: yaml.Node | None, composed: int, aliases: int, text: str, filename: str, line_offset: int,
              limits: Limits) -> tuple[Located | None, list[Problem]]:
-    """The value of a composed document (``composed`` nodes written), with its problems."""
+    """The value of a composed document (``composed`` nodes and ``aliases`` written), with its problems."""
     if node is None:
         return Located(None, {}, {}), []
-    refused = _expansion_problem(node, composed + limits.alias_values, limits, filename, line_offset)
+    refused = _expansion_problem(node, composed + limits.alias_values, limits, filename, line_offset) \
+        if aliases else None  # without aliases nothing expands or recurs
     if refused is not None:
         return None, [refused]
     builder = _Builder(filename, line_offset, limits)
@@ -184,10 +185,13 @@ class _Counting:
     max_depth: int
     depth: int
     composed: int
+    aliases: int = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.depth += 1
-        self.composed += not self.check_event(yaml.AliasEvent)  # type: ignore[attr-defined]
+        alias = self.check_event(yaml.AliasEvent)  # type: ignore[attr-defined]
+        self.composed += not alias
+        self.aliases += alias
         try:
             if self.depth > self.max_depth:
                 raise _TooDeep(self.peek_event().start_mark)  # type: ignore[attr-defined]
