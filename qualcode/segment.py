@@ -41,8 +41,16 @@ _TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,
 # A speaker turn: an optional timestamp, a label of at most three words, a colon, then the
 # turn ("Q: ...", "[00:12:31] Ana: ...", "**Interviewer:** ..."). Whether a label is a
 # speaker is decided per document (see _speakers).
-_TURN = re.compile(r"^[ \t]*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?[\])]?[ \t]*[-–—]?[ \t]*)?(?:\*\*|__)?"
+# The time may follow a date, as in chat exports ("12/03/2025, 18:42 - Ana: ...",
+# "[06/05/26 04:41] Ana: ...").
+_STAMP = (r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?[ \t]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
+          r"(?:[ \t\u202f]*[AaPp]\.?[Mm]\.?)?")
+_TURN = re.compile(rf"^[ \t]*(?:[\[(]?{_STAMP}[\])]?[ \t]*[-–—]?[ \t]*)?(?:\*\*|__)?"
                    r"([^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’()-]+){0,2}?)(?:\*\*|__)?[ \t]*:(?:\*\*|__)?(?:[ \t]+|$)")
+# A speaker's label and a time alone on a line, the turn on the lines below (exports of
+# transcription services: "Speaker 1  0:03", "Ana (00:01:12):").
+_LABEL_LINE = re.compile(rf"^[ \t]*(?:\*\*|__)?([^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’-]+){{0,2}}?)[ \t]*"
+                         rf"(?:[\[(]{_STAMP}[\])]|{_STAMP})[ \t]*:?(?:\*\*|__)?[ \t]*$")
 # Labels that head a line in notes, memos and emails without being a speaker (folded).
 NOT_SPEAKERS = frozenset(
     "note notes nb n.b. ps p.s. source sources from to cc bcc subject date sent re fw fwd reply-to table figure "
@@ -133,7 +141,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
                                 None if kind == "heading" else speaker, breaks))
 
     def flush() -> None:
-        for block in _paragraph_blocks(text, para, para_kind, markdown, abbreviations, width):
+        for block in _paragraph_blocks(text, para, para_kind, markdown or speaker is not None, abbreviations, width):
             add(*block)
 
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
@@ -159,6 +167,10 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
                 and (kind := _labelled(turn, speakers := _speakers(text, lines, transcript) if speakers is None else speakers)) \
                 and (kind == "turn" or speaker is not None or para_kind != "paragraph"):
             pass  # a speaker's turn, or a line headed "Note:", "Source:" ... that ends a turn or list item
+        elif ":" in line and (label_line := _LABEL_LINE.match(line)) \
+                and " ".join(label_line.group(1).split()) in (
+                    speakers := _speakers(text, lines, transcript) if speakers is None else speakers):
+            kind = "speaker"  # the turn is on the lines below
         elif para and _ENTRY.match(line):
             kind = "entry"
         else:
@@ -177,6 +189,8 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
             assert turn is not None
             speaker = _label(turn)
             para = [(line_start + turn.end(), line_end)]
+        elif kind == "speaker":
+            speaker = " ".join(label_line.group(1).split())
         elif kind == "entry" or kind == "label":
             para = [(line_start, line_end)]
             if kind == "label":
@@ -221,8 +235,13 @@ def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> froz
     elsewhere, once a label heads two lines or more (a dialogue), every such label (a
     speaker may speak once), and ``Q`` and ``A`` together."""
     counts: dict[str, int] = {}
+    alone: dict[str, int] = {}  # labels alone on a line with a time
     for a, b in lines:
         line = text[a:b]
+        if ":" in line and (label_line := _LABEL_LINE.match(line)) is not None:
+            label = " ".join(label_line.group(1).split())
+            alone[label] = alone.get(label, 0) + 1
+            continue
         if ":" not in line or _LIST_ITEM.match(line):
             continue
         turn = _TURN.match(line)
@@ -232,11 +251,15 @@ def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> froz
                 counts[label] = counts.get(label, 0) + 1
     qa = "Q" in counts and "A" in counts  # a question and its answer
     dialogue = any(n >= 2 for n in counts.values())  # then a label heading one line is a speaker too
-    return frozenset(label for label, n in counts.items() if transcript or dialogue or qa and label in "QA")
+    dialogue = dialogue or sum(alone.values()) >= 2
+    alone = {label: n for label, n in alone.items()
+             if label[0].isupper() and fold(label) not in NOT_SPEAKERS and not _SAYING.intersection(label.split())}
+    return frozenset(label for label, n in counts.items() if transcript or dialogue or qa and label in "QA") \
+        | frozenset(label for label, n in alone.items() if transcript or dialogue)
 
 
 WRAPPED_MAX = 100  # hard-wrapped text (editors, e-mail) has lines of at most this many characters
-SHORT_LINE = 0.6  # a line shorter than this share of the wrap width was ended by hand
+WRAP_SLACK = 0.15  # text wrapped by eye or in a proportional font fills its lines this much less evenly
 
 
 def _wrap_width(text: str, lines: list[tuple[int, int]]) -> int:
@@ -262,9 +285,12 @@ def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdo
     A line break also ends a segment where the writer pressed Enter before the line was
     full: in a document whose lines are longer than hard-wrapped text has
     (:data:`WRAPPED_MAX`, ``width`` being its longest line followed by another) at every
-    line end, in a hard-wrapped one after a line shorter than :data:`SHORT_LINE` of the
-    width that does not end mid-phrase. Splitting a sentence costs little (its segments
-    keep its codes between them); joining two entries gives each the other's codes.
+    line end; in a hard-wrapped one where the next line's first word would have fitted on
+    the line within that width, with :data:`WRAP_SLACK` to spare (a wrapping editor would
+    have put it there), and the line does not end mid-phrase; and in a block of three or
+    more lines where that is so, without the slack, for most line ends, at every line end
+    not mid-phrase (lines typed one per note). Splitting a sentence costs little (its segments keep its codes
+    between them); joining two entries gives each the other's codes.
     """
     start, end = lines[0][0], lines[-1][1]
     if kind == "paragraph" and len(lines) == 1:
@@ -283,9 +309,21 @@ def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdo
             or 2 * sum(ends) >= len(lines) and not any(_MID_LINE_END.search(t) for t in texts)):
         breaks = tuple(e for s, e in lines[:-1])  # a line per sentence or entry
     else:
-        breaks = tuple(e for (s, e), end, t in zip(lines[:-1], ends, texts)
-                       if end or width > WRAPPED_MAX or len(t) < SHORT_LINE * width and not t.endswith(_CONTINUES))
+        open_ends = [not t.endswith(_CONTINUES) for t in texts[:-1]]
+        fits = [_fits(t, following, width, 0) for t, following in zip(texts, texts[1:])]
+        by_hand = len(lines) >= 3 and 2 * sum(f and o for f, o in zip(fits, open_ends)) > len(lines) - 1
+        breaks = tuple(e for (s, e), end, t, following, open_end in zip(lines[:-1], ends, texts, texts[1:], open_ends)
+                       if end or width > WRAPPED_MAX
+                       or open_end and (by_hand or _fits(t, following, width, WRAP_SLACK)))
     return [(kind, start, end, 0, breaks)]
+
+
+def _fits(line: str, following: str, width: int, slack: float) -> bool:
+    """Whether the first word of ``following`` would have fitted at the end of ``line``
+    within ``width`` characters with ``slack`` of it to spare: then the line was ended by
+    hand, not wrapped."""
+    word = following.split(None, 1)
+    return bool(word) and len(line) + 1 + len(word[0]) <= (1 - slack) * width
 
 
 def _ends_sentence(line: str, abbreviations: frozenset[str]) -> bool:

@@ -110,13 +110,23 @@ WRAPPED = ("The treasurer then explained that the loan from the rural bank had b
       "buying flour", "the leader is her brother in law", "no one keeps written records"]),
     # hard-wrapped: a line ended well before the wrap width ends its entry, full lines do not
     ("Field notes, Tuesday 14 May\nMarket day in the square. The women from the weaving group\nshare two tables "
-     "and take turns selling, so the others keep on working at\nhome.\n",
+     "and take turns selling, so the others\nkeep working at home.\n",
      ["Field notes, Tuesday 14 May", "Market day in the square.",
-      "The women from the weaving group\nshare two tables and take turns selling, so the others keep on working "
-      "at\nhome."]),
+      "The women from the weaving group\nshare two tables and take turns selling, so the others\nkeep working at "
+      "home."]),
     (WRAPPED, [WRAPPED.strip()]),
     ("- receipts go in a notebook kept by the secretary of the group, who is new\n- the box\nLeft at noon.\n",
      ["receipts go in a notebook kept by the secretary of the group, who is new", "the box", "Left at noon."]),
+    # lines typed one per note, without punctuation: most lines had room for the next line's first word
+    ("the owners said the bank refused every loan this year\nthey lend each other hides when one runs short\n"
+     "the mayor came for the photo and left\nnobody trusts the new buyer from the city\n",
+     ["the owners said the bank refused every loan this year", "they lend each other hides when one runs short",
+      "the mayor came for the photo and left", "nobody trusts the new buyer from the city"]),
+    # lines ended by hand without punctuation: the next line's first word would have fitted
+    ("Visited the tannery cluster with the two extension officers today.\nthe owners said the bank refused every "
+     "loan\nthey lend each other hides when one runs short\nthe mayor came for the photo and left\n",
+     ["Visited the tannery cluster with the two extension officers today.", "the owners said the bank refused every loan",
+      "they lend each other hides when one runs short", "the mayor came for the photo and left"]),
     # quote marks of e-mail replies are markup
     ("> On Monday Mehmet wrote:\n> We should ship the container together again.\n",
      ["On Monday Mehmet wrote:", "We should ship the container together again."]),
@@ -136,6 +146,33 @@ def test_segment_layouts_of_other_genres(pipeline, text, expected):
 ])
 def test_segment_speakers_of_a_dialogue(pipeline, text, speakers):
     assert [s.speaker for s in segment_document(make_doc(text), pipeline).segments] == speakers
+
+
+@pytest.mark.parametrize("text, doc_id, expected", [
+    # chat exports: a date and a time before the sender (WhatsApp on Android and on iOS, Signal)
+    ("12/03/2025, 18:42 - Amina: The buyer has not paid yet\n12/03/2025, 18:43 - Joseph: He always pays late. "
+     "I told you not to trust him\n12/03/2025, 18:44 - Amina: OK\nwe will ask the chairman tomorrow\n", "chat.txt",
+     [("Amina", "The buyer has not paid yet"), ("Joseph", "He always pays late."),
+      ("Joseph", "I told you not to trust him"), ("Amina", "OK"), ("Amina", "we will ask the chairman tomorrow")]),
+    ("[06/05/26 04:41] Moussa Diouf: Wind is down.\n\n[06/05/26 04:43] Ablaye Ndiaye: Ok. Bring the ice.\n\n"
+     "[06/05/26 04:50] Moussa Diouf: Going.\n", "chat.md",
+     [("Moussa Diouf", "Wind is down."), ("Ablaye Ndiaye", "Ok."), ("Ablaye Ndiaye", "Bring the ice."),
+      ("Moussa Diouf", "Going.")]),
+    ("[12/03/2025, 6:42:05\u202fPM] Ana: Paid.\n[12/03/2025, 6:43:10\u202fPM] Rui: Thanks\n"
+     "[12/03/2025, 6:44:00\u202fPM] Ana: Bye\n", "chat.txt", [("Ana", "Paid."), ("Rui", "Thanks"), ("Ana", "Bye")]),
+    # transcription services: the speaker and a time alone on a line, the turn below it
+    ("Speaker 1  0:03\nSo how did the group get its first loan\n\nSpeaker 2  0:10\nThe mayor signed the letter\n"
+     "\nSpeaker 1  0:35\nAnd the designs\n", "otter.txt",
+     [("Speaker 1", "So how did the group get its first loan"), ("Speaker 2", "The mayor signed the letter"),
+      ("Speaker 1", "And the designs")]),
+    ("Ana (00:01:12):\nWe pay the rent together.\n\nRui (00:01:30):\nSince 2019.\n", "rev.md",
+     [("Ana", "We pay the rent together."), ("Rui", "Since 2019.")]),
+    # a time after a word once is not a speaker
+    ("Arrived 10:30\n\nThe market was empty.\n", "notes.txt", [(None, "Arrived 10:30"), (None, "The market was empty.")]),
+])
+def test_segment_turns_of_chat_exports_and_transcription_services(pipeline, text, doc_id, expected):
+    doc = make_doc(text, doc_id)
+    assert [(s.speaker, doc.text[s.start:s.end]) for s in segment_document(doc, pipeline).segments] == expected
 
 
 @pytest.mark.parametrize("text, kinds", [
