@@ -8,11 +8,14 @@ text is scored out of fold, exactly as ``qualcode suggest`` scores a project's s
 gold codes are read only to score the result, never for training or thresholds.
 
 Quality, per theme and macro over the held-out set's themes: precision, recall and F1 of the
-lexicon alone, the lexicon plus the suggestions at or above threshold, and the suggestions
-alone; a seeded bootstrap over the texts (2,000 resamples) gives a 95% interval of the
-macro-F1 and macro-precision differences. The threshold rules of ``train`` are reported:
-``quantile`` (the default, 0.55 quantile), ``median`` and ``precision`` (the issue's 0.90
-precision against the lexicon).
+lexicon alone, the lexicon plus the suggestions ``qualcode.suggest.suggest`` returns (context
+scores at or above threshold, at most the theme's cap), and those suggestions alone (the codes
+they add: never one the lexicon applied to the segment); a text gets a theme when one of its
+segments does. A seeded bootstrap over the texts (2,000 resamples) gives a 95% interval of the
+macro-F1 and macro-precision differences. Each method of ``METHODS`` is reported: the default
+(0.65 quantile, context, cap), ``median`` and ``precision`` (the issue's 0.90 precision against
+the lexicon) thresholds, the default without the cap or without the context, and the previous
+default (0.55 quantile, no context, no cap).
 
 Review efficiency: the texts ranked by their best score for a theme the lexicon did not apply
 (below threshold too); a reviewer reads the top 15% and accepts the correct suggestions on
