@@ -8,11 +8,14 @@ text is scored out of fold, exactly as ``qualcode suggest`` scores a project's s
 gold codes are read only to score the result, never for training or thresholds.
 
 Quality, per theme and macro over the held-out set's themes: precision, recall and F1 of the
-lexicon alone, the lexicon plus the suggestions at or above threshold, and the suggestions
-alone; a seeded bootstrap over the texts (2,000 resamples) gives a 95% interval of the
-macro-F1 and macro-precision differences. The threshold rules of ``train`` are reported:
-``quantile`` (the default, 0.55 quantile), ``median`` and ``precision`` (the issue's 0.90
-precision against the lexicon).
+lexicon alone, the lexicon plus the suggestions ``qualcode.suggest.suggest`` returns (context
+scores at or above threshold, at most the theme's cap), and those suggestions alone (the codes
+they add: never one the lexicon applied to the segment); a text gets a theme when one of its
+segments does. A seeded bootstrap over the texts (2,000 resamples) gives a 95% interval of the
+macro-F1 and macro-precision differences. Each method of ``METHODS`` is reported: the default
+(0.65 quantile, context, cap), ``median`` and ``precision`` (the issue's 0.90 precision against
+the lexicon) thresholds, the default without the cap or without the context, and the previous
+default (0.55 quantile, no context, no cap).
 
 Review efficiency: the texts ranked by their best score for a theme the lexicon did not apply
 (below threshold too); a reviewer reads the top 15% and accepts the correct suggestions on
@@ -127,19 +130,19 @@ def bootstrap(gold, base, new, themes, *, seed: int = 0) -> dict[str, list[float
             for k, v in diffs.items()}
 
 
-def review(gold, lexicon, best: list[dict[str, float]], themes, thresholds: dict[str, float]) -> dict[str, float]:
+def review(gold, lexicon, best: list[dict[str, float]], themes, suggested: list[set[str]]) -> dict[str, float]:
     """Macro-F1 after a reviewer accepts the correct suggestions among the top-ranked
     REVIEW_SHARE of texts (all their themes the lexicon missed offered), and after the same
-    number of single (text, theme) decisions in score order. Then, with the suggestions at or
-    above threshold included first (``code --suggestions include``), a reviewer who decides
+    number of single (text, theme) decisions in score order. Then, with the ``suggested`` themes
+    of each text included first (``code --suggestions include``), a reviewer who decides
     every theme the lexicon did not apply on the top REVIEW_SHARE of texts (accepts the
     correct ones, rejects the wrong ones), the texts ranked by how much a decision can change:
-    the sum over those themes of the score below threshold, 1 - score at or above it; and the
+    the sum over those themes of the score when not suggested, 1 - score when suggested; and the
     ceiling of that review: the best possible REVIEW_SHARE of texts (chosen with the gold)."""
     budget = math.ceil(REVIEW_SHARE * len(gold))
     open_ = [{t: s for t, s in b.items() if t not in lex} for b, lex in zip(best, lexicon)]
-    merged = [lex | {t for t, s in o.items() if s >= thresholds[t]} for lex, o in zip(lexicon, open_)]
-    change = [sum(min(s, 1 - s) if s >= thresholds[t] else s for t, s in o.items()) for o in open_]
+    merged = [lex | (sug & set(o)) for lex, o, sug in zip(lexicon, open_, suggested)]
+    change = [sum(min(s, 1 - s) if t in sug else s for t, s in o.items()) for o, sug in zip(open_, suggested)]
     after = [set(x) for x in merged]
     for i in sorted(range(len(gold)), key=lambda i: (-change[i], i))[:budget]:
         after[i] = lexicon[i] | (gold[i] & set(open_[i]))
@@ -166,11 +169,22 @@ def review(gold, lexicon, best: list[dict[str, float]], themes, thresholds: dict
             "macro_f1_included_then_reviewed_ceiling": round(score(gold, ceiling, themes)["macro"]["f1"], 3)}
 
 
-def quality(heldout: Path = HELDOUT, *, threshold: str = "quantile", bundled: bool = False) -> dict:
+METHODS = {  # name: train's settings (threshold rule and its options)
+    "default": {},
+    "median": {"threshold": "median"},
+    "precision": {"threshold": "precision"},
+    "no-cap": {"cap": None},
+    "no-context": {"context": 0.0},
+    "previous (0.55 quantile, no context, no cap)": {"quantile": 0.55, "context": 0.0, "cap": None},
+}
+
+
+def quality(heldout: Path = HELDOUT, *, method: str = "default", bundled: bool = False) -> dict:
     """Train on the held-out corpus's lexicon codes (plus, with ``bundled``, the bundled
-    corpus and its manual codings, as a project holding both), score and measure."""
+    corpus and its manual codings, as a project holding both) with the settings of
+    ``METHODS[method]``, suggest as ``qualcode suggest`` does (thresholds and caps) and measure."""
     from qualcode.embed import EmbeddingCache, load_encoder
-    from qualcode.suggest import train, top_themes
+    from qualcode.suggest import segment_key, suggest, train, top_themes
 
     compiled = _compiled(str(ROOT / "codebook.yaml"))
     book = compiled.codebook
@@ -186,7 +200,9 @@ def quality(heldout: Path = HELDOUT, *, threshold: str = "quantile", bundled: bo
         project = code_project(str(ROOT / "corpus"), str(ROOT / "codebook.yaml"), codings=str(ROOT / "codings"))
         segments, manual = segments + list(project.segments), project.codings
     encoder, cache = load_encoder(), EmbeddingCache(None)
-    suggester = train(segments, book, encoder, cache, manual=manual, threshold=threshold)
+    settings = METHODS[method]
+    suggester = train(segments, book, encoder, cache, manual=manual, **settings)
+    found = {(s.doc, s.start, s.end, s.code) for s in suggest(suggester, segments, cache)}
     scored = [s for u in units for s in u.segments]
     flat = suggester.segment_scores(scored, cache.embed(encoder, [s.text for s in scored]))
     best, row = [], 0
@@ -195,17 +211,18 @@ def quality(heldout: Path = HELDOUT, *, threshold: str = "quantile", bundled: bo
         row += len(u.segments)
         best.append({t: max((float(flat[t][r]) for r in rows), default=0.0) for t in themes if t in flat})
     lexicon = [{t for s in u.segments for t in top_themes(s.codes, book)} & set(themes) for u in units]
-    model = [{t for t, v in b.items() if v >= suggester.thresholds[t]} for b in best]
+    model = [{t for s in u.segments for t in themes if segment_key(s)[:3] + (t,) in found} for u in units]
     merged = [a | b for a, b in zip(lexicon, model)]
     gold = [u.gold for u in units]
     return {"heldout": str(heldout.relative_to(ROOT) if heldout.is_relative_to(ROOT) else heldout),
-            "texts": len(units), "threshold_rule": threshold, "bundled_corpus_in_training": bundled,
+            "texts": len(units), "method": method, "settings": settings, "bundled_corpus_in_training": bundled,
             "thresholds": {t: round(suggester.thresholds.get(t, math.inf), 3) for t in themes},
+            "caps": {t: suggester.caps.get(t) for t in themes},
             "lexicon_coded": {t: sum(t in x for x in lexicon) for t in themes},
             "lexicon": score(gold, lexicon, themes), "lexicon+suggestions": score(gold, merged, themes),
             "suggestions": score(gold, model, themes),
             "macro_difference_95ci": bootstrap(gold, lexicon, merged, themes),
-            "review": review(gold, lexicon, best, themes, suggester.thresholds)}
+            "review": review(gold, lexicon, best, themes, model)}
 
 
 def _compiled(codebook: str):
@@ -317,15 +334,17 @@ def main() -> None:
     parser.add_argument("--heldout", type=Path, default=HELDOUT, help="held-out set: YAML, or a folder with corpus/ and gold.yaml")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--only-speed", action="store_true")
+    parser.add_argument("--default-only", action="store_true", help="quality of the default method only")
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads of the million-word run")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
     results: dict = {"quality": []}
     if not args.only_speed:
-        for threshold, bundled in (("quantile", False), ("median", False), ("precision", False), ("quantile", True)):
-            result = quality(args.heldout, threshold=threshold, bundled=bundled)
+        runs = [(m, False) for m in METHODS] + [("default", True)]
+        for method, bundled in runs if not args.default_only else [("default", False)]:
+            result = quality(args.heldout, method=method, bundled=bundled)
             results["quality"].append(result)
-            print(f"\nthreshold {threshold}, bundled corpus in training: {bundled}")
+            print(f"\nmethod {method} {METHODS[method]}, bundled corpus in training: {bundled}")
             print(table(result))
             print(json.dumps({k: result[k] for k in ("macro_difference_95ci", "review")}))
     if not args.skip_speed:

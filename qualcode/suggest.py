@@ -14,17 +14,26 @@ fitted on them would only repeat the lexicon's codes (a segment the patterns mis
 negative of that very fit). Text that was not in the training set is scored by the
 classifier fitted on everything.
 
+Context (``context=``:data:`CONTEXT_WEIGHT`): a corpus segment's score is its own out-of-fold
+score weighted 2/3 plus 1/3 the mean of the scores of its neighbours (the segments just before
+and after it in its document), so a passage between passages about the theme needs less of its
+own evidence, and an isolated one more; a segment without neighbours keeps its own score.
+
 Threshold per theme, without gold (``threshold="quantile"``, the default): the
-:data:`THRESHOLD_QUANTILE` quantile of the out-of-fold scores of the segments the codings give
-the theme, so a suggestion must score a little higher than the typical segment the patterns
-code (``threshold="median"``: the median; the quantile was chosen on the development sets,
-``benchmarks/bench_suggest.py``, as the lowest that kept precision within 0.03 of the
-lexicon's on both). The issue's rule (``threshold="precision"``):
+:data:`THRESHOLD_QUANTILE` quantile of the (context) scores of the segments the codings give
+the theme, so a suggestion must score higher than the typical segment the patterns code
+(``threshold="median"``: the median). The issue's rule (``threshold="precision"``):
 the lowest score at which the classifier alone reaches :data:`TARGET_PRECISION` precision
-against the lexicon's codes on the out-of-fold scores; it counts every positive the patterns
+against the lexicon's codes on the (context) scores; it counts every positive the patterns
 missed as an error, so on text unlike the codebook's examples it sits where the classifier
 only re-finds the lexicon's codes (measured in ``benchmarks/bench_suggest.py``). A theme with
 fewer than :data:`MIN_POSITIVES` coded segments gets no classifier and no suggestions.
+
+Cap (``cap=``:data:`SUGGESTION_CAP`): a theme gets at most that many suggestions per segment the
+codings gave it in the corpus (the highest scores kept), so suggestions never outnumber the
+theme's codes: a theme the patterns coded three times gets at most three, and a threshold
+resting on few segments cannot flood the merged codes with a precision no one can check.
+All three settings were chosen on the development sets (``benchmarks/bench_suggest.py``).
 
 A suggestion is a theme the classifier scores at or above its threshold on a segment the
 codings did not give it, with its evidence: the nearest definition clause or example, and
@@ -33,6 +42,7 @@ the nearest segments already coded with the theme (``doc:line``).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import warnings
@@ -50,7 +60,9 @@ FOLDS = 5
 SEED = 0
 NEIGHBOURS = 2  # nearest coded passages shown as evidence
 MIN_POSITIVES = 3  # coded segments a theme needs in the corpus to get a classifier
-THRESHOLD_QUANTILE = 0.55
+THRESHOLD_QUANTILE = 0.65
+CONTEXT_WEIGHT = 1 / 3  # weight of the neighbours' mean in a segment's score
+SUGGESTION_CAP = 1.0  # suggestions per theme, at most this many per segment the codings gave it
 THRESHOLDS = ("quantile", "median", "precision")
 
 
@@ -143,6 +155,9 @@ class Suggester:
     material: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
     coded: dict[str, tuple[list[tuple[str, int, str]], np.ndarray]] = field(default_factory=dict)
     oof: dict[str, np.ndarray] = field(default_factory=dict)  # out-of-fold score of each training row
+    context: float = 0.0  # weight of the neighbours' mean in a segment's score (see the module doc)
+    scored: dict[str, np.ndarray] = field(default_factory=dict)  # context score of each training row
+    caps: dict[str, int] = field(default_factory=dict)  # most suggestions a theme may get (absent: no cap)
     rejected: set[tuple[str, int, int, str]] = field(default_factory=set)  # (doc, start, end, theme) a coder rejected
     rows: dict[tuple[str, int, int, str], int] = field(default_factory=dict)  # training segment -> row
 
@@ -151,13 +166,16 @@ class Suggester:
         return {t: clf.predict_proba(vectors)[:, 1] for t, clf in self.classifiers.items()}
 
     def segment_scores(self, segments: Sequence[CodedSegment], vectors: np.ndarray) -> dict[str, np.ndarray]:
-        """Scores of segments: out of fold for the segments trained on, else :meth:`scores`."""
-        out = self.scores(vectors)
+        """Context scores of segments: for the segments trained on, those of their out-of-fold
+        scores in the corpus (:attr:`scored`); for others, those of :meth:`scores` among the
+        given segments (their neighbours in ``segments``)."""
+        raw = self.scores(vectors)
+        out = {t: with_context(v, neighbours(segments), self.context) for t, v in raw.items()}
         for i, s in enumerate(segments):
             row = self.rows.get(segment_key(s))
             if row is not None:
                 for t in out:
-                    out[t][i] = self.oof[t][row]
+                    out[t][i] = self.scored[t][row]
         return out
 
     def evidence(self, theme: str, vector: np.ndarray, skip: tuple[str, int] | None = None) -> Evidence:
@@ -183,6 +201,29 @@ def segment_key(s: CodedSegment) -> tuple[str, int, int, str]:
     return (s.segment.doc, s.segment.start, s.segment.end, s.text)
 
 
+def neighbours(segments: Sequence[CodedSegment]) -> list[tuple[int, ...]]:
+    """Per segment, the indexes of the segments just before and after it in its document
+    (by position; none at a document's ends or for a document of one segment)."""
+    order = sorted(range(len(segments)), key=lambda i: (segments[i].segment.doc, segments[i].segment.start,
+                                                         segments[i].segment.end, i))
+    out: list[tuple[int, ...]] = [()] * len(segments)
+    for k, i in enumerate(order):
+        doc = segments[i].segment.doc
+        out[i] = tuple(order[j] for j in (k - 1, k + 1) if 0 <= j < len(order) and segments[order[j]].segment.doc == doc)
+    return out
+
+
+def with_context(scores: np.ndarray, near: Sequence[tuple[int, ...]], weight: float) -> np.ndarray:
+    """``scores`` with each one's neighbours' mean mixed in: (1 - weight) * own + weight * mean
+    of the neighbours' scores; a score without neighbours stays as it is."""
+    out = np.array(scores, dtype=float)
+    if weight:
+        for i, nb in enumerate(near):
+            if nb:
+                out[i] = (1 - weight) * scores[i] + weight * float(np.mean([scores[j] for j in nb]))
+    return out
+
+
 def rejections(manual: Sequence[Coding], decisions: Iterable[tuple[str, int, int, str]],
                codebook: Codebook) -> set[tuple[str, int, int, str]]:
     """(doc, start, end, theme) a coder said no to: manual ``not:`` codings and rejected
@@ -195,15 +236,24 @@ def rejections(manual: Sequence[Coding], decisions: Iterable[tuple[str, int, int
 
 def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, cache: Any,
           manual: Sequence[Coding] = (), *, threshold: str = "quantile",
-          rejected: Iterable[tuple[str, int, int, str]] = ()) -> Suggester:
+          rejected: Iterable[tuple[str, int, int, str]] = (), context: float = CONTEXT_WEIGHT,
+          cap: float | None = SUGGESTION_CAP, quantile: float = THRESHOLD_QUANTILE) -> Suggester:
     """Fit a classifier per theme on the corpus's coded segments and the codebook's definition
     material, score the segments out of fold and set each theme's threshold (see the module
-    doc; ``threshold`` is "quantile", "median" or "precision"). ``rejected`` (doc, start, end, theme; see
+    doc; ``threshold`` is "quantile", "median" or "precision"; ``context`` the neighbours'
+    weight in a score, 0 for none; ``cap`` the most suggestions per coded segment of the
+    theme, None for no cap; ``quantile`` that of the "quantile" rule). ``rejected`` (doc, start, end, theme; see
     :func:`rejections`): negative evidence, a segment overlapping one is a negative of that
     theme weighing :data:`MANUAL_WEIGHT` (unless its codings give it the theme) and is not
     suggested it again."""
     if threshold not in THRESHOLDS:
         raise ValueError(f"threshold must be one of {THRESHOLDS}, not {threshold!r}")
+    if not 0 <= context < 1:
+        raise ValueError(f"context must be at least 0 and below 1, not {context!r}")
+    if not 0 <= quantile <= 1:
+        raise ValueError(f"quantile must be between 0 and 1, not {quantile!r}")
+    if cap is not None and cap < 0:
+        raise ValueError(f"cap must be None or at least 0, not {cap!r}")
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
@@ -220,7 +270,8 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
     human = np.array([s.segment.id in manual_segments for s in segments], dtype=bool)
     base_weights = np.where(human, MANUAL_WEIGHT, 1.0)
     vectors = cache.embed(encoder, texts) if texts else np.zeros((0, 1), dtype=np.float32)
-    suggester = Suggester(codebook, encoder, names)
+    suggester = Suggester(codebook, encoder, names, context=context)
+    near = neighbours(segments)
     material = {t: definition_material(codebook, t) for t in names}
     all_material = [m for t in names for m in material[t]]
     material_vectors = cache.embed(encoder, all_material)
@@ -258,9 +309,12 @@ def train(segments: Sequence[CodedSegment], codebook: Codebook, encoder: Any, ca
                      sample_weight=np.concatenate([weights[fit_rows], np.ones(len(owner))]))
             oof[test_rows] = fold.predict_proba(vectors[test_rows])[:, 1]
         suggester.oof[t] = oof
-        suggester.thresholds[t] = (float(np.quantile(oof[y_seg], THRESHOLD_QUANTILE)) if threshold == "quantile"
-                                   else float(np.median(oof[y_seg])) if threshold == "median"
-                                   else precision_threshold(oof, y_seg, TARGET_PRECISION))
+        scored = suggester.scored[t] = with_context(oof, near, context)
+        suggester.thresholds[t] = (float(np.quantile(scored[y_seg], quantile)) if threshold == "quantile"
+                                   else float(np.median(scored[y_seg])) if threshold == "median"
+                                   else precision_threshold(scored, y_seg, TARGET_PRECISION))
+        if cap is not None:
+            suggester.caps[t] = math.floor(cap * int(y_seg.sum()) + 1e-9)
     suggester.rows = {segment_key(s): i for i, s in enumerate(segments)}
     suggester.rejected = {(s.segment.doc, s.segment.start, s.segment.end, t)
                           for i, s in enumerate(segments) for n, t in enumerate(names) if no[i, n]}
@@ -282,24 +336,33 @@ def precision_threshold(scores: np.ndarray, truth: np.ndarray, target: float) ->
 
 def suggest(suggester: Suggester, segments: Sequence[CodedSegment], cache: Any, *,
             min_score: float = 0.0) -> list[Suggestion]:
-    """For every segment, the themes scored at or above the theme's threshold (and
-    ``min_score``) that its codings do not give it, sorted by score (highest first), then
-    document, position and theme."""
+    """For every segment, the themes scored at or above the theme's threshold that its codings
+    do not give it (nor a coder's rejection), at most the theme's cap of them (the highest
+    scores, then document and position), then those at or above ``min_score``; sorted by
+    score (highest first), then document, position and theme."""
     vectors = cache.embed(suggester.encoder, [s.text for s in segments])
     if not len(segments):
         return []
     scores = suggester.segment_scores(segments, vectors)
-    out = []
+    chosen: dict[str, list[tuple[float, int]]] = {}
     for i, s in enumerate(segments):
         have = top_themes(s.codes, suggester.codebook)
         for t, values in scores.items():
             score = float(values[i])
-            threshold = suggester.thresholds[t]
-            if t in have or score < threshold or score < min_score:
+            if t in have or score < suggester.thresholds[t]:
                 continue
             if (s.segment.doc, s.segment.start, s.segment.end, t) in suggester.rejected:
                 continue
-            seg = s.segment
+            chosen.setdefault(t, []).append((score, i))
+    out = []
+    for t, found in chosen.items():
+        found.sort(key=lambda x: (-x[0], segments[x[1]].segment.doc, segments[x[1]].segment.start, x[1]))
+        if t in suggester.caps:
+            found = found[:suggester.caps[t]]
+        for score, i in found:
+            if score < min_score:
+                continue
+            s, seg, threshold = segments[i], segments[i].segment, suggester.thresholds[t]
             out.append(Suggestion(suggestion_id(seg.doc, seg.start, seg.end, t), seg.doc, seg.id, seg.start, seg.end,
                                   seg.line, s.text, t, score, threshold, suggester.encoder.id,
                                   suggester.encoder.sha256,

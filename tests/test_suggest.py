@@ -69,7 +69,8 @@ def project(tmp_path_factory) -> Path:
     corpus = root / "corpus"
     corpus.mkdir()
     (corpus / "notes.txt").write_text("\n\n".join([*FINANCE, *WEATHER, *OTHER]) + "\n", encoding="utf-8")
-    (corpus / "missed.txt").write_text("\n\n".join(MISSED) + "\n", encoding="utf-8")
+    for text, code in MISSED.items():  # each alone in its document: no neighbour of another theme
+        (corpus / f"missed-{code}.txt").write_text(text + "\n", encoding="utf-8")
     return root
 
 
@@ -250,13 +251,19 @@ def trained(project: Path):
 
 def test_suggest_scores_corpus_segments_out_of_fold(trained) -> None:
     """A corpus segment is scored by a classifier not fitted on its own label (the missed
-    sentences were negatives of the full fit); text outside the corpus by the full fit."""
+    sentences were negatives of the full fit), with its neighbours' scores mixed in (context);
+    text outside the corpus by the full fit."""
+    from qualcode.suggest import CONTEXT_WEIGHT, neighbours, with_context
+
     coded, encoder, cache, by_rule = trained
     suggester = by_rule["median"]
     vectors = cache.embed(encoder, [s.text for s in coded.segments])
     got, full = suggester.segment_scores(coded.segments, vectors), suggester.scores(vectors)
+    near = neighbours(coded.segments)
+    assert suggester.context == CONTEXT_WEIGHT
     for theme in ("finance", "weather"):
-        assert np.array_equal(got[theme], suggester.oof[theme])
+        assert np.array_equal(got[theme], suggester.scored[theme])
+        assert np.allclose(suggester.scored[theme], with_context(suggester.oof[theme], near, CONTEXT_WEIGHT))
         assert not np.allclose(got[theme], full[theme])
     import dataclasses
 
@@ -269,15 +276,15 @@ def test_suggest_scores_corpus_segments_out_of_fold(trained) -> None:
 
 @pytest.mark.parametrize("rule", ["quantile", "median", "precision"])
 def test_suggest_threshold_rules(trained, rule: str) -> None:
-    """quantile (0.55) and median of the out-of-fold scores of the theme's coded segments;
-    precision: the lowest out-of-fold score reaching 0.90 precision against the codings."""
+    """quantile (0.65) and median of the (context) scores of the theme's coded segments;
+    precision: the lowest such score reaching 0.90 precision against the codings."""
     from qualcode.suggest import TARGET_PRECISION, THRESHOLD_QUANTILE, precision_threshold, top_themes
 
     coded, _, _, by_rule = trained
     suggester = by_rule[rule]
     for theme in ("finance", "weather"):
         truth = np.array([theme in top_themes(s.codes, coded.codebook.codebook) for s in coded.segments])
-        oof = suggester.oof[theme]
+        oof = suggester.scored[theme]
         expected = (np.quantile(oof[truth], THRESHOLD_QUANTILE) if rule == "quantile" else np.median(oof[truth])
                     if rule == "median" else precision_threshold(oof, truth, TARGET_PRECISION))
         assert suggester.thresholds[theme] == pytest.approx(expected)
@@ -570,3 +577,111 @@ def test_suggest_rejections_come_from_people(trained, source: str, counted: bool
     no = Coding(seg.id, seg.doc, seg.start, seg.end, "finance", source, "ana", status="rejected")
     expected = {(seg.doc, seg.start, seg.end, "finance")} if counted else set()
     assert rejections([no], (), coded.codebook.codebook) == expected
+
+
+@pytest.mark.parametrize(("docs", "expected"), [
+    (["a", "a", "a"], [(1,), (0, 2), (1,)]),
+    (["a", "b", "a"], [(2,), (), (0,)]),  # neighbours by document and position, not by list order
+    (["a"], [()]),
+    ([], []),
+])
+def test_suggest_neighbours_are_the_segments_beside_in_the_document(docs: list[str], expected: list) -> None:
+    from qualcode.model import CodedSegment, Segment
+    from qualcode.suggest import neighbours
+
+    segments = [CodedSegment(Segment(d, f"{d}#{i}", 10 * i, 10 * i + 5, i + 1, "sentence", i + 1), f"text {i}") for i, d in
+                enumerate(docs)]
+    assert neighbours(segments) == expected
+
+
+@pytest.mark.parametrize(("weight", "expected"), [
+    (0.0, [0.9, 0.3, 0.6, 0.5]),
+    (0.5, [0.6, 0.525, 0.45, 0.5]),  # 0.5 * own + 0.5 * mean of the neighbours; the last has none
+    (1 / 3, [0.7, 0.45, 0.5, 0.5]),
+])
+def test_suggest_context_mixes_the_neighbours_mean(weight: float, expected: list[float]) -> None:
+    from qualcode.suggest import with_context
+
+    near = [(1,), (0, 2), (1,), ()]
+    assert with_context(np.array([0.9, 0.3, 0.6, 0.5]), near, weight) == pytest.approx(expected)
+
+
+def test_suggest_documented_defaults() -> None:
+    """The defaults the README states: 0.65 quantile, neighbours weigh 1/3, at most as many
+    suggestions per theme as the codings gave it segments."""
+    import inspect
+
+    from qualcode import suggest
+
+    assert (suggest.THRESHOLD_QUANTILE, suggest.CONTEXT_WEIGHT, suggest.SUGGESTION_CAP) == (0.65, 1 / 3, 1.0)
+    params = inspect.signature(suggest.train).parameters
+    assert params["threshold"].default == "quantile" and params["quantile"].default == suggest.THRESHOLD_QUANTILE
+    assert params["context"].default == suggest.CONTEXT_WEIGHT and params["cap"].default == suggest.SUGGESTION_CAP
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("context", 1.0, "context must be"), ("context", -0.1, "context must be"), ("cap", -1.0, "cap must be"),
+    ("quantile", 1.5, "quantile must be"),
+])
+def test_suggest_train_refuses_bad_options(trained, option: str, value: float, message: str) -> None:
+    from qualcode.suggest import train
+
+    coded, encoder, cache, _ = trained
+    with pytest.raises(ValueError, match=message):
+        train(coded.segments, coded.codebook.codebook, encoder, cache, **{option: value})
+
+
+FEW_CODEBOOK = CODEBOOK.replace("terms: [rain, sunny, storm]", "terms: [sunny]")  # weather: 4 pattern codes of 14
+
+
+@pytest.fixture(scope="module")
+def few(tmp_path_factory):
+    """The project with weather's patterns cut to one term: the lexicon codes weather 4 times."""
+    from qualcode.embed import EmbeddingCache, load_encoder
+    from qualcode.project import code_project
+
+    root = tmp_path_factory.mktemp("few")
+    (root / "codebook.yaml").write_text(FEW_CODEBOOK, encoding="utf-8")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "notes.txt").write_text("\n\n".join([*FINANCE, *WEATHER, *OTHER]) + "\n", encoding="utf-8")
+    coded = code_project(str(root / "corpus"), str(root / "codebook.yaml"), store=None)
+    return coded, load_encoder(), EmbeddingCache(None)
+
+
+@pytest.mark.parametrize(("cap", "most"), [(None, None), (2.0, 8), (1.0, 4), (0.5, 2), (0.0, 0)])
+def test_suggest_cap_limits_a_theme_with_few_codes(few, cap, most) -> None:
+    """With few lexicon codes of a theme, the cap keeps its suggestions at most cap x codes
+    (the highest scores), never more than without it; and the default method suggests no more
+    than the previous rule (0.55 quantile, no context, no cap)."""
+    import dataclasses
+
+    from qualcode.suggest import suggest, top_themes, train
+
+    coded, encoder, cache = few
+    book = coded.codebook.codebook
+    assert sum("weather" in top_themes(s.codes, book) for s in coded.segments) == 4
+    trained_ = train(coded.segments, book, encoder, cache, cap=cap)
+    assert trained_.caps.get("weather") == most
+    # Every segment passes a threshold of 0: what is left to limit the suggestions is the cap.
+    low = dataclasses.replace(trained_, thresholds={t: 0.0 for t in trained_.thresholds})
+    capped = [s for s in suggest(low, coded.segments, cache) if s.code == "weather"]
+    uncapped = [s for s in suggest(dataclasses.replace(low, caps={}), coded.segments, cache) if s.code == "weather"]
+    assert len(uncapped) == len(coded.segments) - 4
+    assert len(capped) == (len(uncapped) if most is None else most)
+    by_score = sorted(uncapped, key=lambda s: (-s.score, s.doc, s.start))
+    assert {s.id for s in capped} == {s.id for s in by_score[:len(capped)]}  # the highest scores are kept
+    previous = suggest(train(coded.segments, book, encoder, cache, quantile=0.55, context=0.0, cap=None),
+                       coded.segments, cache)
+    default = suggest(train(coded.segments, book, encoder, cache), coded.segments, cache)
+    for theme in ("finance", "weather"):
+        assert sum(s.code == theme for s in default) <= sum(s.code == theme for s in previous)
+
+
+def test_suggest_default_method_is_deterministic(trained) -> None:
+    from qualcode.suggest import suggest, train
+
+    coded, encoder, cache, _ = trained
+    book = coded.codebook.codebook
+    runs = [[s.to_record() for s in suggest(train(coded.segments, book, encoder, cache), coded.segments, cache)]
+            for _ in range(2)]
+    assert runs[0] == runs[1] and runs[0]
