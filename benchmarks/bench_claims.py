@@ -11,13 +11,24 @@ reports the seconds of:
 - ``claims``: the evidence counts of all 200 claims (what ``qualcode claims`` computes);
 - ``trace``: one claim's trace (what ``qualcode trace`` computes), median of 20 claims.
 
-Run by hand: ``python benchmarks/bench_claims.py``; figures go in the README. Target on
-a 2-core machine: ``claims`` and ``trace`` each under 1 s.
+With ``--end-to-end FOLDER``: the same corpus and 200 claims are written to ``FOLDER``
+(``corpus/``, ``codebook.yaml``, ``claims.yaml``), ``qualcode code`` builds the project store
+once (not timed), then ``qualcode claims``, ``qualcode claims --format json`` and ``qualcode
+trace bench-005`` run as separate processes, ``--repeat`` times each: best and median wall
+seconds, best CPU seconds (user + system), and the load average before and after.
+
+Run by hand: ``python benchmarks/bench_claims.py [--end-to-end /tmp/claims-bench]``; figures
+go in the README. Target on a 2-core machine: ``qualcode claims`` and ``qualcode trace``
+each under 1 s end to end on a built store.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,11 +56,69 @@ def claims_yaml(docs, segments, n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_project(folder: Path, docs, claims_text: str) -> None:
+    """The corpus, the codebook and the claims as files of a project in ``folder``."""
+    if (folder / "corpus").exists():
+        shutil.rmtree(folder / "corpus")
+    for d in docs:
+        path = folder / "corpus" / d.id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(d.text, encoding="utf-8")
+    shutil.copy(ROOT / "codebook.yaml", folder / "codebook.yaml")
+    (folder / "claims.yaml").write_text(claims_text, encoding="utf-8")
+
+
+def timed(args: list[str], cwd: Path, repeat: int) -> dict:
+    """Wall seconds (best, median) and the best CPU seconds of ``repeat`` runs of ``qualcode ARGS``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "qualcode", *args], cwd=cwd, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {"best": round(min(walls), 3), "median": round(sorted(walls)[len(walls) // 2], 3),
+            "cpu": round(min(cpus), 3)}
+
+
+def end_to_end(folder: Path, words: int, n: int, repeat: int) -> dict:
+    """Write the project, build its store with ``qualcode code``, time claims and trace as processes."""
+    from bench_coding import build_corpus
+
+    from qualcode.coding import code_corpus, compile_codebook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    docs, total = build_corpus(words)
+    segments = code_corpus(docs, compile_codebook(ROOT / "codebook.yaml"))
+    write_project(folder, docs, claims_yaml(docs, segments, n))
+    out: dict = {"words": total, "documents": len(docs), "segments": len(segments), "claims_count": n,
+                 "load_before": os.getloadavg()}
+    started = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "qualcode", "code", "-q", "-o", "coding.jsonl"], cwd=folder, env=env,
+                   check=True)
+    out["code"] = round(time.perf_counter() - started, 1)
+    for name, args in (("claims", ["claims"]), ("claims_json", ["claims", "--format", "json"]),
+                       ("trace", ["trace", "bench-005"]), ("trace_json", ["trace", "bench-005", "--format", "json"])):
+        out[name] = timed(args, folder, repeat)
+    out["load_after"] = os.getloadavg()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--claims", type=int, default=200)
+    parser.add_argument("--end-to-end", type=Path, default=None, metavar="FOLDER",
+                        help="write the project to FOLDER and time qualcode claims and trace as processes")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.end_to_end is not None:
+        print(json.dumps(end_to_end(args.end_to_end, args.words, args.claims, args.repeat), indent=2))
+        return
 
     from bench_coding import build_corpus
 
