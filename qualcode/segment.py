@@ -141,7 +141,8 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
                                 None if kind == "heading" else speaker, breaks))
 
     def flush() -> None:
-        for block in _paragraph_blocks(text, para, para_kind, markdown or speaker is not None, abbreviations, width):
+        # a plain-text heading: a short line of a .txt file, never a speaker's turn
+        for block in _paragraph_blocks(text, para, para_kind, not markdown and speaker is None, abbreviations, width):
             add(*block)
 
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
@@ -167,9 +168,8 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
                 and (kind := _labelled(turn, speakers := _speakers(text, lines, transcript) if speakers is None else speakers)) \
                 and (kind == "turn" or speaker is not None or para_kind != "paragraph"):
             pass  # a speaker's turn, or a line headed "Note:", "Source:" ... that ends a turn or list item
-        elif ":" in line and (label_line := _LABEL_LINE.match(line)) \
-                and " ".join(label_line.group(1).split()) in (
-                    speakers := _speakers(text, lines, transcript) if speakers is None else speakers):
+        elif ":" in line and (label_line := _LABEL_LINE.match(line)) and _label(label_line) in (
+                speakers := _speakers(text, lines, transcript) if speakers is None else speakers):
             kind = "speaker"  # the turn is on the lines below
         elif para and _ENTRY.match(line):
             kind = "entry"
@@ -190,7 +190,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
             speaker = _label(turn)
             para = [(line_start + turn.end(), line_end)]
         elif kind == "speaker":
-            speaker = " ".join(label_line.group(1).split())
+            speaker = _label(label_line)
         elif kind == "entry" or kind == "label":
             para = [(line_start, line_end)]
             if kind == "label":
@@ -232,30 +232,32 @@ def _labelled(turn: re.Match[str], speakers: frozenset[str]) -> str | None:
 def _speakers(text: str, lines: list[tuple[int, int]], transcript: bool) -> frozenset[str]:
     """The labels that are speakers in this document: in a transcript or interview every
     label of a turn (not a list item) that is not a header word like ``Note`` or ``From``;
-    elsewhere, once a label heads two lines or more (a dialogue), every such label (a
-    speaker may speak once), and ``Q`` and ``A`` together."""
+    elsewhere, once a label heads two lines or more or two labels stand alone on a line
+    with a time (a dialogue), every such label (a speaker may speak once), and ``Q`` and
+    ``A`` together."""
     counts: dict[str, int] = {}
     alone: dict[str, int] = {}  # labels alone on a line with a time
     for a, b in lines:
         line = text[a:b]
-        if ":" in line and (label_line := _LABEL_LINE.match(line)) is not None:
-            label = " ".join(label_line.group(1).split())
+        if ":" not in line:
+            continue
+        if (label_line := _LABEL_LINE.match(line)) is not None:
+            label = _label(label_line)
             alone[label] = alone.get(label, 0) + 1
-            continue
-        if ":" not in line or _LIST_ITEM.match(line):
-            continue
-        turn = _TURN.match(line)
-        if turn is not None:
+        elif not _LIST_ITEM.match(line) and (turn := _TURN.match(line)) is not None:
             label = _label(turn)
-            if label[0].isupper() and fold(label) not in NOT_SPEAKERS and not _SAYING.intersection(label.split()):
+            if _speaker_like(label):
                 counts[label] = counts.get(label, 0) + 1
     qa = "Q" in counts and "A" in counts  # a question and its answer
-    dialogue = any(n >= 2 for n in counts.values())  # then a label heading one line is a speaker too
-    dialogue = dialogue or sum(alone.values()) >= 2
-    alone = {label: n for label, n in alone.items()
-             if label[0].isupper() and fold(label) not in NOT_SPEAKERS and not _SAYING.intersection(label.split())}
-    return frozenset(label for label, n in counts.items() if transcript or dialogue or qa and label in "QA") \
-        | frozenset(label for label, n in alone.items() if transcript or dialogue)
+    # then a label heading one line is a speaker too
+    dialogue = any(n >= 2 for n in counts.values()) or sum(alone.values()) >= 2
+    return frozenset(label for label in counts if transcript or dialogue or qa and label in "QA") \
+        | frozenset(label for label in alone if (transcript or dialogue) and _speaker_like(label))
+
+
+def _speaker_like(label: str) -> bool:
+    """A capitalised label that is not a header word (``Note``) nor a clause (``He said``)."""
+    return label[0].isupper() and fold(label) not in NOT_SPEAKERS and not _SAYING.intersection(label.split())
 
 
 WRAPPED_MAX = 100  # hard-wrapped text (editors, e-mail) has lines of at most this many characters
@@ -272,9 +274,10 @@ def _wrap_width(text: str, lines: list[tuple[int, int]]) -> int:
     return width
 
 
-def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdown: bool,
+def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, plain_headings: bool,
                       abbreviations: frozenset[str], width: int = 0) -> list[tuple[str, int, int, int, tuple[int, ...]]]:
-    """The blocks (kind, start, end, level, breaks) of a paragraph, list item or footnote.
+    """The blocks (kind, start, end, level, breaks) of a paragraph, list item or footnote;
+    with ``plain_headings`` a heading-like one-line paragraph is a heading.
 
     A line that ends a sentence (a full stop, not after an abbreviation; ``?``; ``!``)
     ends a segment whatever the next line starts with, and in a block of three or more
@@ -289,13 +292,13 @@ def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, markdo
     the line within that width, with :data:`WRAP_SLACK` to spare (a wrapping editor would
     have put it there), and the line does not end mid-phrase; and in a block of three or
     more lines where that is so, without the slack, for most line ends, at every line end
-    not mid-phrase (lines typed one per note). Splitting a sentence costs little (its segments keep its codes
-    between them); joining two entries gives each the other's codes.
+    not mid-phrase (lines typed one per note). Splitting a sentence costs little (its
+    segments keep its codes between them); joining two entries gives each the other's codes.
     """
     start, end = lines[0][0], lines[-1][1]
     if kind == "paragraph" and len(lines) == 1:
         line = text[start:end]
-        if not markdown and _heading_like(line):
+        if plain_headings and _heading_like(line):
             return [("heading", start, end, 1, ())]
     if kind == "paragraph" and len(lines) > 1 and all(e - s <= 50 for s, e in lines) \
             and all(_starts_upper(text, s, e) for s, e in lines[1:]):

@@ -217,10 +217,14 @@ def with_context(scores: np.ndarray, near: Sequence[tuple[int, ...]], weight: fl
     """``scores`` with each one's neighbours' mean mixed in: (1 - weight) * own + weight * mean
     of the neighbours' scores; a score without neighbours stays as it is."""
     out = np.array(scores, dtype=float)
-    if weight:
-        for i, nb in enumerate(near):
-            if nb:
-                out[i] = (1 - weight) * scores[i] + weight * float(np.mean([scores[j] for j in nb]))
+    if not weight or not len(out):
+        return out
+    first = np.array([nb[0] if nb else -1 for nb in near])
+    second = np.array([nb[1] if len(nb) > 1 else -1 for nb in near])
+    count = (first >= 0).astype(float) + (second >= 0)
+    total = np.where(first >= 0, out[first], 0.0) + np.where(second >= 0, out[second], 0.0)
+    has = count > 0
+    out[has] = (1 - weight) * out[has] + weight * (total[has] / count[has])
     return out
 
 
