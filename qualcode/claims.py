@@ -29,7 +29,7 @@ import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 from .errors import Problem, QualcodeError
 from .locate import LocateError, locate
@@ -390,29 +390,73 @@ def _nearest_doc(doc: str, known: list[str]) -> str:
 
 class Coded:
     """The coded corpus that claims are linked to, indexed by document and position:
-    coded segments, the codings they show, the codebook and the documents."""
+    coded segments, the codings they show, the codebook and the documents.
+
+    Built from the whole corpus's segments and codings, or (:meth:`lazy`) from a loader that
+    gives one document's segments and codings when a passage of it is first asked about,
+    as the claims cache (``qualcode.claims_cache``) does."""
 
     def __init__(self, segments: Sequence[CodedSegment], codings: Iterable[Coding], codebook: Codebook,
                  documents: Iterable[Document] | Mapping[str, Document]):
         self.segments = list(segments)
         self.codebook = codebook
         self.documents = dict(documents) if isinstance(documents, Mapping) else {d.id: d for d in documents}
+        self._load: Callable[[str], tuple[list[CodedSegment], list[Coding]]] | None = None
         self._by_doc: dict[str, list[CodedSegment]] = {}
         for s in self.segments:
             self._by_doc.setdefault(s.segment.doc, []).append(s)
-        self._starts = {d: [s.segment.start for s in items] for d, items in self._by_doc.items()}
-        self._codings: dict[str, list[Coding]] = {}
+        by_doc: dict[str, list[Coding]] = {}
         for c in codings:
-            if c.status in ("applied", "inherited"):
-                self._codings.setdefault(c.doc, []).append(c)
-        for items in self._codings.values():
-            items.sort(key=lambda c: (c.start, c.end))
-        self._coding_starts = {d: [c.start for c in items] for d, items in self._codings.items()}
-        self._max_len = {d: max((c.end - c.start for c in items), default=0) for d, items in self._codings.items()}
+            by_doc.setdefault(c.doc, []).append(c)
+        self._codings: dict[str, list[Coding]] = {}
+        self._coding_starts: dict[str, list[int]] = {}
+        self._max_len: dict[str, int] = {}
+        self._starts: dict[str, list[int]] = {}
+        for doc in self.documents.keys() | self._by_doc.keys() | by_doc.keys():
+            self._index(doc, self._by_doc.get(doc, []), by_doc.get(doc, []))
+
+    @classmethod
+    def lazy(cls, codebook: Codebook, documents: Mapping[str, Document],
+             load: Callable[[str], tuple[list[CodedSegment], list[Coding]]]) -> "Coded":
+        """A Coded whose documents' segments and codings come from ``load(doc)`` on first
+        use (``segments`` stays empty: ask per document, with :meth:`doc_segments`)."""
+        self = cls([], [], codebook, {})
+        self.documents = dict(documents)
+        self._load = load
+        return self
+
+    def _index(self, doc: str, segments: list[CodedSegment], codings: Iterable[Coding]) -> None:
+        self._by_doc[doc] = segments
+        self._starts[doc] = [s.segment.start for s in segments]
+        items = sorted((c for c in codings if c.status in ("applied", "inherited")), key=lambda c: (c.start, c.end))
+        self._codings[doc] = items
+        self._coding_starts[doc] = [c.start for c in items]
+        self._max_len[doc] = max((c.end - c.start for c in items), default=0)
+
+    def doc_segments(self, doc: str) -> list[CodedSegment]:
+        """The coded segments of ``doc``, in order."""
+        if doc not in self._by_doc:
+            if self._load is None:
+                return []
+            self._index(doc, *self._load(doc))
+        return self._by_doc[doc]
+
+    def indexed(self) -> list[str]:
+        """The documents whose segments and codings are indexed (loaded, for a lazy Coded)."""
+        return list(self._by_doc)
+
+    def parts(self, doc: str) -> tuple[list[CodedSegment], list[Coding]]:
+        """What :meth:`lazy`'s loader gives for ``doc``: its segments and codings."""
+        return self.doc_segments(doc), self.doc_codings(doc)
+
+    def doc_codings(self, doc: str) -> list[Coding]:
+        """The applied and inherited codings of ``doc``, by position (the ones claims show)."""
+        self.doc_segments(doc)
+        return self._codings.get(doc, [])
 
     def segments_in(self, doc: str, start: int, end: int) -> list[CodedSegment]:
         """The coded segments overlapping ``start:end`` of ``doc``, in order."""
-        items = self._by_doc.get(doc, [])
+        items = self.doc_segments(doc)
         k = max(0, bisect.bisect_right(self._starts.get(doc, []), start) - 1)
         out = []
         for s in items[k:]:
@@ -424,7 +468,7 @@ class Coded:
 
     def codes_on(self, doc: str, start: int, end: int) -> list[CodeLink]:
         """The applied and inherited codings overlapping ``start:end``, with who applied them."""
-        items = self._codings.get(doc, [])
+        items = self.doc_codings(doc)
         starts = self._coding_starts.get(doc, [])
         lo = bisect.bisect_left(starts, start - self._max_len.get(doc, 0))
         hi = bisect.bisect_left(starts, end)

@@ -582,12 +582,12 @@ def cmd_claims(args: argparse.Namespace) -> int:
     else:
         if args.format == "yaml":
             raise QualcodeError("--format yaml is for --candidates; use text or json")
-        study = _study(args)
+        study = _study(args, cache=True)
         from .claims_output import claims_records, claims_text, dumps
 
         text = (dumps(claims_records(study.claims, study.index)) if args.format == "json"
                 else claims_text(study.claims, study.index, colour=_colour(args)))
-        _store_note(args, study.result)
+        _store_note(args, study)
     with open_output(args.output) as out:
         out.write(text)
     return EXIT_OK
@@ -599,11 +599,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
     _check_outputs(args, [args.output])
     if args.limit < 0:
         raise QualcodeError(f"--limit must be 0 or more, not {args.limit}")
-    study = _study(args, claim_id=args.claim_id)
+    study = _study(args, claim_id=args.claim_id, cache=True)
     from .claims_output import dumps, trace_record, trace_text
     from .evidence import trace
 
-    _store_note(args, study.result)
+    _store_note(args, study)
     t = trace(args.claim_id, study.claims, study.index, limit=args.limit, name=_claims_path(args))
     text = dumps(trace_record(t, study.index)) if args.format == "json" else trace_text(
         t, study.index, colour=_colour(args))
@@ -612,10 +612,17 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _store_note(args: argparse.Namespace, result: Any) -> None:
-    """One line on standard error (unless quiet): whether the codings came from the project
-    store, or which documents were coded again because it was missing, stale or not used."""
+def _store_note(args: argparse.Namespace, study: Any) -> None:
+    """One line on standard error (unless quiet): whether the study came from the claims
+    cache, the codings from the project store, or which documents were coded again because
+    it was missing, stale or not used."""
     if args.quiet:
+        return
+    result = study.result
+    if result is None:
+        n = len(study.index.coded.documents)
+        print(f"{args.command}: claims and evidence read from the claims cache {study.cached} "
+              f"({n} documents unchanged)", file=sys.stderr)
         return
     total = result.recoded + result.unchanged
     if result.store is None:
@@ -636,12 +643,22 @@ def _colour(args: argparse.Namespace) -> bool:
     return args.output == "-" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _study(args: argparse.Namespace, claim_id: str | None = None) -> Any:
-    """The coded corpus with the claims linked (--claims, else claims.yaml beside the codebook)."""
+def _study(args: argparse.Namespace, claim_id: str | None = None, cache: bool = False) -> Any:
+    """The coded corpus with the claims linked (--claims, else claims.yaml beside the codebook);
+    ``cache``: from the claims cache when current (``study.result`` is then None)."""
+    store = _store_path(args)
+    if cache and store is not None and not args.skip_unreadable and args.jobs >= 1:
+        from .claims_cache import cached_study  # before importing the coding modules: they are not needed
+
+        found = cached_study(args.corpus, args.codebook, _claims_path(args), store=store,
+                             source=args.source or "combined", model=args.model, codings=_codings_dir(args),
+                             claim_id=claim_id)
+        if found is not None:
+            return found
     from .project import claims_project
 
     return _code(args, lambda corpus, codebook, **kw: claims_project(corpus, codebook, _claims_path(args),
-                                                                     claim_id=claim_id, **kw))
+                                                                     claim_id=claim_id, cache=cache, **kw))
 
 
 def _default_claims(args: argparse.Namespace) -> str | None:

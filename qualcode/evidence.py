@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
 
 from .claims import CaseLink, Claim, Coded, CodeLink, Passage, find_claim
 from .model import CodedSegment
@@ -83,34 +84,144 @@ class Evidence:
         return self.passage.location
 
 
+@dataclass(slots=True)
+class ClaimsStudy:
+    """A coded corpus with its claims linked and an evidence index built
+    (``qualcode.project.study_claims``). ``result`` (a ``qualcode.project.CodingResult``) is
+    None when the study was read from the claims cache (``cached``, see
+    ``qualcode.claims_cache``): the claims and index are the same, the coding was not redone."""
+
+    result: Any
+    claims: list[Claim]  # linked
+    index: "EvidenceIndex"
+    cached: Path | None = None
+
+
 class EvidenceIndex:
     """A coded corpus ready for evidence searches: the :class:`qualcode.claims.Coded`
-    index, per segment its theme and case sets and lemmas, a BM25 model over all of
-    them, and the resolved source pointers. Build once, query for every claim."""
+    index, per segment (``unit``: every segment but headings and table rows) its theme and
+    case sets and lemmas, a BM25 model over all of them, and the resolved source pointers.
+    Build once, query for every claim.
+
+    The claims cache keeps an index as plain data: its :meth:`arrays` and lemmas, its
+    pointers and the :meth:`remember`-ed results of its claims. :meth:`restore` gives it
+    back over a lazily loaded ``Coded``: the remembered results answer without the arrays,
+    which (with numpy and scipy) are read only when something new is ranked; a unit's
+    segment is fetched from ``coded`` when a passage is shown."""
+
+    ARRAYS = ("unit_doc", "unit_pos", "unit_start", "unit_end", "theme_ids", "case_ids", "theme_matrix",
+              "case_matrix", "by_doc", "vocab", "weights")
+    _LAZY = frozenset(ARRAYS + ("_theme_names", "_case_names", "_unit_starts", "_lemmatise"))
 
     def __init__(self, coded: Coded, lemmatise: Any = None):
         from rank_bm25 import BM25Okapi
 
         self.coded = coded
+        self._memo: dict[tuple[str, str, int | None], tuple[Claim, Any]] = {}
         self._lemmatise = lemmatise or default_lemmatiser()
-        self.units = [s for s in coded.segments if s.segment.kind not in SKIP_KINDS]
-        self.codes = [frozenset(s.codes) for s in self.units]
-        self.cases = [frozenset(s.cases) | frozenset(s.context_cases) for s in self.units]
-        self.tokens = [self._lemmatise(s.text) for s in self.units]
-        self.bm25 = BM25Okapi([t or ["\x00"] for t in self.tokens]) if self.units else None
-        self.theme_ids = {t: n for n, t in enumerate(sorted({c for x in self.codes for c in x}))}
-        self.case_ids = {c: n for n, c in enumerate(sorted({c for x in self.cases for c in x}))}
-        self.theme_matrix = _incidence(self.codes, self.theme_ids).tocsr()
-        self.case_matrix = _incidence(self.cases, self.case_ids).tocsr()
+        units: list[CodedSegment] = []
+        self.unit_pos: list[int] = []  # a unit's position among its document's segments
+        seen: dict[str, int] = {}
+        for s in coded.segments:
+            doc = s.segment.doc
+            n = seen[doc] = seen.get(doc, -1) + 1
+            if s.segment.kind not in SKIP_KINDS:
+                units.append(s)
+                self.unit_pos.append(n)
+        self.unit_doc = [s.segment.doc for s in units]
+        self.unit_start = [s.segment.start for s in units]
+        self.unit_end = [s.segment.end for s in units]
+        codes = [frozenset(s.codes) for s in units]
+        cases = [frozenset(s.cases) | frozenset(s.context_cases) for s in units]
+        self.tokens = [self._lemmatise(s.text) for s in units]
+        self.bm25 = BM25Okapi([t or ["\x00"] for t in self.tokens]) if units else None
+        self.theme_ids = {t: n for n, t in enumerate(sorted({c for x in codes for c in x}))}
+        self.case_ids = {c: n for n, c in enumerate(sorted({c for x in cases for c in x}))}
+        self.theme_matrix = _incidence(codes, self.theme_ids).tocsr()
+        self.case_matrix = _incidence(cases, self.case_ids).tocsr()
         self.by_doc: dict[str, list[int]] = {}
-        self._unit_starts: dict[str, list[int]] = {}
-        for i, s in enumerate(self.units):
-            self.by_doc.setdefault(s.segment.doc, []).append(i)
+        for i, doc in enumerate(self.unit_doc):
+            self.by_doc.setdefault(doc, []).append(i)
         self._bm25_weights()
+        self._derived_arrays()
         self.pointers = resolve_pointers(coded.segments, coded.documents)
+        self._derived_pointers()
+
+    def _derived_arrays(self) -> None:
+        self._theme_names = sorted(self.theme_ids, key=self.theme_ids.__getitem__)
+        self._case_names = sorted(self.case_ids, key=self.case_ids.__getitem__)
+        self._unit_starts: dict[str, list[int]] = {}
+
+    def _derived_pointers(self) -> None:
         self._pointers_by_doc: dict[str, list[Pointer]] = {}
         for p in self.pointers:
             self._pointers_by_doc.setdefault(p.doc, []).append(p)
+
+    def arrays(self) -> dict[str, Any]:
+        """What ranking reads (:data:`ARRAYS`), and the lemma of every word seen."""
+        out = {name: getattr(self, name) for name in self.ARRAYS}
+        out["lemmas"] = dict(getattr(self._lemmatise, "known", {}))
+        return out
+
+    def remember(self, claims: Sequence[Claim], limit: int | None = LIMIT) -> dict[tuple[str, str, int | None], Any]:
+        """Work out every claim's :meth:`summary` and :meth:`related` passages (``limit``) and
+        keep them, so that a restored index answers them without ranking; returns the memo."""
+        for c in claims:
+            self._memo[("summary", c.id, limit)] = (c, self.summary(c, limit))
+            self._memo[("related", c.id, limit)] = (c, tuple(self.related(c, limit)))
+        return dict(self._memo)
+
+    def _remembered(self, kind: str, claim: Claim, limit: int | None) -> Any:
+        hit = self._memo.get((kind, claim.id, limit))
+        return hit[1] if hit is not None and hit[0] == claim else None
+
+    @classmethod
+    def restore(cls, coded: Coded, *, pointers: list[Pointer], memo: dict[tuple[str, str, int | None], Any],
+                arrays: Callable[[], dict[str, Any]]) -> "EvidenceIndex":
+        """An index over ``coded`` (the same corpus, coded the same way) with its ``pointers``
+        and remembered results, and its :meth:`arrays` read by ``arrays()`` on first use;
+        it lemmatises with the words it knew (spaCy loads only for a new word)."""
+        self = cls.__new__(cls)
+        self.coded, self.pointers, self._memo = coded, pointers, dict(memo)
+        self.tokens, self.bm25 = None, None  # the weights hold what ranking needs
+        self._pending = arrays
+        self._derived_pointers()
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        """A restored index's arrays, read on first use (see :meth:`restore`)."""
+        pending = self.__dict__.get("_pending")
+        if pending is None or name not in self._LAZY:
+            raise AttributeError(name)
+        del self.__dict__["_pending"]
+        state = pending()
+        self._lemmatise = Lemmatiser(state.pop("lemmas"))
+        for key, value in state.items():
+            setattr(self, key, value)
+        self._derived_arrays()
+        return getattr(self, name)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_doc)
+
+    def unit(self, i: int) -> CodedSegment:
+        """The coded segment of unit ``i``."""
+        return self.coded.doc_segments(self.unit_doc[i])[self.unit_pos[i]]
+
+    def unit_codes(self, i: int) -> frozenset[str]:
+        """The codes of unit ``i`` (its row of the theme matrix)."""
+        m = self.theme_matrix
+        return frozenset(self._theme_names[j] for j in m.indices[m.indptr[i]:m.indptr[i + 1]])
+
+    def unit_cases(self, i: int) -> frozenset[str]:
+        """The cases unit ``i`` names or sits in (its row of the case matrix)."""
+        m = self.case_matrix
+        return frozenset(self._case_names[j] for j in m.indices[m.indptr[i]:m.indptr[i + 1]])
+
+    def query(self, claim: Claim) -> list[str]:
+        """The lemmas a claim is compared with: its statement and anchors'."""
+        return self._lemmatise(" ".join([claim.statement, *(a.passage.text for a in claim.anchors)]))
 
     def pointers_in(self, doc: str, start: int, end: int) -> tuple[Pointer, ...]:
         return tuple(p for p in self._pointers_by_doc.get(doc, ()) if p.start < end and p.end > start)
@@ -164,7 +275,7 @@ class EvidenceIndex:
             j = self.vocab.get(w)
             if j is not None:
                 q[j] += 1.0
-        return self.weights @ q if len(self.vocab) else np.zeros(len(self.units))
+        return self.weights @ q if len(self.vocab) else np.zeros(self.n_units)
 
     def rank(self, claim: Claim, limit: int | None = LIMIT) -> list[tuple[int, float, float, float]]:
         """The related passages of ``claim`` as (unit index, theme share, case share,
@@ -172,7 +283,7 @@ class EvidenceIndex:
         declared evidence; ``limit`` None for all. Sparse products over the whole corpus."""
         import numpy as np
 
-        if not self.units:
+        if not self.n_units:
             return []
         n_themes, n_cases = len(claim.theme_ids), len(claim.case_ids)
         shared_t = self._shared(self.theme_matrix, self.theme_ids, claim.theme_ids)
@@ -184,8 +295,7 @@ class EvidenceIndex:
         ids = np.flatnonzero(pool)
         if not len(ids):
             return []
-        query = self._lemmatise(" ".join([claim.statement, *(a.passage.text for a in claim.anchors)]))
-        raw = np.maximum(self.similarity(query)[ids], 0.0)
+        raw = np.maximum(self.similarity(self.query(claim))[ids], 0.0)
         top = float(raw.max())
         sim = np.round(raw / top, 4) if top > 0 else np.zeros(len(ids))
         t_share = np.round(shared_t[ids] / n_themes, 4) if n_themes else np.zeros(len(ids))
@@ -208,31 +318,35 @@ class EvidenceIndex:
         for w in wanted:
             if w in ids:
                 v[ids[w]] = 1.0
-        return matrix @ v if len(ids) else np.zeros(len(self.units))
+        return matrix @ v if len(ids) else np.zeros(self.n_units)
 
     def _units_in(self, p: Passage) -> list[int]:
         """The units overlapping a passage."""
         import bisect
 
         items = self.by_doc.get(p.doc, [])
-        starts = self._unit_starts.setdefault(p.doc, [self.units[i].segment.start for i in items])
+        starts = self._unit_starts.setdefault(p.doc, [self.unit_start[i] for i in items])
         k = max(0, bisect.bisect_right(starts, p.start) - 1)
         out = []
         for i in items[k:]:
-            if self.units[i].segment.start >= p.end:
+            if self.unit_start[i] >= p.end:
                 break
-            if _overlaps(self.units[i], p):
+            if self.unit_end[i] > p.start:
                 out.append(i)
         return out
 
     def related(self, claim: Claim, limit: int | None = LIMIT) -> list[Evidence]:
         """The passages most related to ``claim`` (see the module docstring and :meth:`rank`)
         as Evidence with their score parts, codes, cases and source pointers."""
+        known = self._remembered("related", claim, limit)
+        if known is not None:
+            return list(known)
         out = []
         for i, t_share, c_share, sim in self.rank(claim, limit):
-            s = self.units[i]
-            parts = ScoreParts(tuple(t for t in claim.theme_ids if t in self.codes[i]),
-                               tuple(c for c in claim.case_ids if c in self.cases[i]), t_share, c_share, sim)
+            s = self.unit(i)
+            codes, cases = self.unit_codes(i), self.unit_cases(i)
+            parts = ScoreParts(tuple(t for t in claim.theme_ids if t in codes),
+                               tuple(c for c in claim.case_ids if c in cases), t_share, c_share, sim)
             p = self.passage_of(s)
             out.append(Evidence(claim.id, p, "related", False, s.segment.id, parts.total, parts, _reason(parts),
                                 codes=tuple(self.coded.codes_on(p.doc, p.start, p.end)),
@@ -243,6 +357,9 @@ class EvidenceIndex:
     def summary(self, claim: Claim, limit: int | None = LIMIT) -> tuple[dict[str, int], int]:
         """The claim's evidence counts by stance (as :func:`counts` of :func:`evidence`) and
         the number of distinct documents of its evidence, without building the passages."""
+        known = self._remembered("summary", claim, limit)
+        if known is not None:
+            return dict(known[0]), known[1]
         n = {"supports": 0, "contradicts": 0, "qualifies": 0, "related": 0}
         docs = set()
         for d in claim.declared_evidence:
@@ -250,7 +367,7 @@ class EvidenceIndex:
             docs.add(d.passage.doc)
         ranked = self.rank(claim, limit)
         n["related"] = len(ranked)
-        docs.update(self.units[i].segment.doc for i, *_ in ranked)
+        docs.update(self.unit_doc[i] for i, *_ in ranked)
         return n, len(docs)
 
 
@@ -264,10 +381,6 @@ def _incidence(sets: Sequence[frozenset], ids: dict[str, int]) -> Any:
     return sparse.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), len(ids)))
 
 
-def _overlaps(s: CodedSegment, p: Passage) -> bool:
-    return s.segment.doc == p.doc and s.segment.start < p.end and p.start < s.segment.end
-
-
 def _reason(parts: ScoreParts) -> str:
     bits = []
     if parts.themes:
@@ -279,29 +392,41 @@ def _reason(parts: ScoreParts) -> str:
     return "; ".join(bits)
 
 
-def default_lemmatiser() -> Any:
+class Lemmatiser:
     """Words to folded lookup lemmas without stop words (spaCy's English lookup table, as
-    coding uses it), cached per word."""
-    from spacy.lang.en.stop_words import STOP_WORDS
+    coding uses it), cached per word: ``known`` maps each word seen to its lemma (None for
+    a word left out). Given the words of an earlier run, it loads spaCy only for a new word."""
 
-    from .pipeline import Pipeline
+    def __init__(self, known: dict[str, str | None] | None = None):
+        self.known: dict[str, str | None] = dict(known or {})
+        self._tables: tuple[Any, frozenset[str]] | None = None
 
-    lexicon = Pipeline().lexicon
-    cache: dict[str, str | None] = {}
-
-    def lemmas(text: str) -> list[str]:
-        out = []
+    def __call__(self, text: str) -> list[str]:
+        known, out = self.known, []
         for w in _WORD.findall(text):
-            lemma = cache.get(w, "")
+            lemma = known.get(w, "")
             if lemma == "":
-                folded = lexicon.lemma_of(w)
-                lemma = cache[w] = None if (folded in STOP_WORDS or w.lower() in STOP_WORDS or folded.isdigit()
-                                            or len(folded) < 2) else folded
+                lemma = known[w] = self._lemma(w)
             if lemma is not None:
                 out.append(lemma)
         return out
 
-    return lemmas
+    def _lemma(self, word: str) -> str | None:
+        if self._tables is None:
+            from spacy.lang.en.stop_words import STOP_WORDS
+
+            from .pipeline import Pipeline
+
+            self._tables = (Pipeline().lexicon, frozenset(STOP_WORDS))
+        lexicon, stop = self._tables
+        folded = lexicon.lemma_of(word)
+        drop = folded in stop or word.lower() in stop or folded.isdigit() or len(folded) < 2
+        return None if drop else folded
+
+
+def default_lemmatiser() -> Lemmatiser:
+    """The lemmatiser of evidence searches (:class:`Lemmatiser`)."""
+    return Lemmatiser()
 
 
 def evidence(claim: Claim, index: EvidenceIndex, *, limit: int | None = LIMIT) -> list[Evidence]:

@@ -7,14 +7,21 @@ line endings kept), end exclusive, so ``doc.text[seg.start:seg.end]`` is the seg
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Callable, Literal
 
 def _reduce(self: Any) -> tuple:
     """Pickle as (class, field values): several times faster than the default for slotted
-    dataclasses, which matters when coded segments travel back from worker processes."""
-    return (type(self), tuple(getattr(self, name) for name in self.__slots__))
+    dataclasses, which matters when coded segments travel back from worker processes and
+    when the claims cache is written (``qualcode.claims_cache``)."""
+    cls = type(self)
+    get = _FIELDS.get(cls)
+    if get is None:
+        get = _FIELDS[cls] = attrgetter(*cls.__slots__)
+    return (cls, get(self))
 
 
+_FIELDS: dict[type, Callable[[Any], tuple]] = {}  # class -> its fields' getter (every class has several)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +164,8 @@ class Rule:
     def where(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
+    __reduce__ = _reduce
+
 
 @dataclass(frozen=True, slots=True)
 class Coding:
@@ -186,6 +195,8 @@ class Coding:
     status: CodingStatus = "applied"
     via: str | None = None
     line: int = 0  # 1-based line of ``start`` in the document, 0 when not known
+
+    __reduce__ = _reduce
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,15 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 from .codebook import LoadedCodebook, load_codebook
 from .corpus import load_corpus
 from .errors import CodebookError, CorpusError, Problem, QualcodeError
 from .model import CodedSegment, Coding, Document
+
+if TYPE_CHECKING:
+    from .evidence import ClaimsStudy
 
 Progress = Callable[[int, int, Document], None]
 
@@ -434,21 +437,12 @@ def write_claims_outputs(study: ClaimsStudy, outdir: str | Path, *, unit: str = 
 DEFAULT_CLAIMS = "claims.yaml"
 
 
-@dataclass(slots=True)
-class ClaimsStudy:
-    """A coded corpus with its claims linked and an evidence index built (see ``qualcode.evidence``)."""
-
-    result: CodingResult
-    claims: list  # qualcode.claims.Claim, linked
-    index: object  # qualcode.evidence.EvidenceIndex
-
-
 def study_claims(result: CodingResult, claims: str | Path = DEFAULT_CLAIMS, *, loaded: list | None = None) -> ClaimsStudy:
     """The claims of ``claims`` checked against a coded corpus, linked to its codings
     (themes and cases with provenance), with the evidence index built. ``loaded``: the
     claims already loaded from ``claims`` against the same documents (not read again)."""
     from .claims import Coded, link_claims, load_claims
-    from .evidence import EvidenceIndex
+    from .evidence import ClaimsStudy, EvidenceIndex
 
     book = result.codebook.codebook
     if loaded is None:
@@ -458,20 +452,55 @@ def study_claims(result: CodingResult, claims: str | Path = DEFAULT_CLAIMS, *, l
 
 
 def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
-                   claims: str | Path = DEFAULT_CLAIMS, *, claim_id: str | None = None,
+                   claims: str | Path = DEFAULT_CLAIMS, *, claim_id: str | None = None, cache: bool = False,
                    **options: object) -> ClaimsStudy:
     """Code the corpus (:func:`code_project` with ``options``) and :func:`study_claims`.
 
     The claims file (and ``claim_id``, when given, for a trace) is checked before the
-    coding starts, so a bad file fails at once."""
+    coding starts, so a bad file fails at once.
+
+    With ``cache`` and a ``store`` in ``options``, the study comes from the claims cache
+    beside the store when nothing it depends on changed (``result`` is then None, and the
+    warnings the study gave are given again), and is saved there when it was built
+    (``qualcode.claims_cache``): what ``qualcode claims`` and ``qualcode trace`` do."""
     if not Path(claims).exists():
         raise QualcodeError(Problem(str(claims), "claims file not found: give it with --claims FILE"))
-    checked = _check_claims(corpus, codebook, claims, claim_id=claim_id, codings=options.get("codings"),  # type: ignore[arg-type]
-                            skip_unreadable=bool(options.get("skip_unreadable", False)),
-                            store=options.get("store"))  # type: ignore[arg-type]
-    inputs, loaded = checked if checked is not None else (None, None)
-    return study_claims(code_project(corpus, codebook, inputs=inputs, **options), claims,  # type: ignore[arg-type]
-                        loaded=loaded)
+    store = options.get("store")
+    cache = cache and store is not None and not options.get("skip_unreadable")
+
+    def key() -> str | None:
+        from .claims_cache import study_key
+
+        return study_key(store, corpus, codebook, claims, source=str(options.get("source") or "combined"),  # type: ignore[arg-type]
+                         model=options.get("model"), codings=options.get("codings"))  # type: ignore[arg-type]
+
+    if cache:
+        from .claims_cache import cached_study
+
+        found = cached_study(corpus, codebook, claims, store=store, source=str(options.get("source") or "combined"),  # type: ignore[arg-type]
+                             model=options.get("model"), codings=options.get("codings"), claim_id=claim_id)  # type: ignore[arg-type]
+        if found is not None:
+            return found
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            checked = _check_claims(corpus, codebook, claims, claim_id=claim_id, codings=options.get("codings"),  # type: ignore[arg-type]
+                                    skip_unreadable=bool(options.get("skip_unreadable", False)),
+                                    store=store)  # type: ignore[arg-type]
+            inputs, loaded = checked if checked is not None else (None, None)
+            study = study_claims(code_project(corpus, codebook, inputs=inputs, **options), claims,  # type: ignore[arg-type]
+                                 loaded=loaded)
+        finally:
+            caught = list(seen)
+    for w in caught:  # given again outside the recorder, as they would have been
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if cache and study.result is not None and study.result.run_id is not None:
+        from .claims_cache import cache_path, save_study
+
+        now = key()
+        if now:
+            save_study(study, cache_path(store), now, [w.message for w in caught])  # type: ignore[arg-type]
+    return study
 
 
 def check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *, claim_id: str | None = None,

@@ -417,7 +417,7 @@ def test_evidence_bm25_matrix_equals_rank_bm25_scores(study):
 
     index = study.index
     query = index._lemmatise("Banks would not lend to integradoras, so they relied on self-financing and credit")
-    ids = list(range(0, len(index.units), 7))
+    ids = list(range(0, index.n_units, 7))
     expected = index.bm25.get_batch_scores(query, ids)
     assert np.allclose(index.similarity(query)[ids], expected) and max(expected) > 0
 
@@ -449,19 +449,23 @@ def test_cli_claims_and_trace_from_the_store_equal_computing_from_scratch(tmp_pa
         assert all(d.returncode == 0 for d in done), [d.stderr for d in done]
         return [d.stdout for d in done], [d.stderr for d in done]
 
+    cached = "claims and evidence read from the claims cache"
     scratch, notes = outputs("--no-store")
     assert all("no project store used: coded all 11 documents" in n for n in notes)
-    missing, notes = outputs()  # the first run builds the store
+    missing, notes = outputs()  # the first run builds the store and the claims cache
     assert missing == scratch and "store missing or stale: coded 11 of 11" in notes[0]
+    assert all(cached in n for n in notes[1:])
+    (tmp_path / ".qualcode" / "project.claims.sqlite").unlink()
     assert run_cli("code", "-q", cwd=tmp_path).returncode == 0
     built, notes = outputs()
-    assert built == scratch and all("codings read from the store" in n and "11 documents unchanged" in n
-                                    for n in notes)
+    assert built == scratch and "codings read from the store" in notes[0] and "11 documents unchanged" in notes[0]
+    assert all(cached in n and "11 documents unchanged" in n for n in notes[1:])
     notes_file = tmp_path / "corpus" / "interviews" / "tijuana-furniture.md"
     notes_file.write_text(notes_file.read_text(encoding="utf-8") + "\nOne more line about credit.\n", encoding="utf-8")
     stale_scratch, _ = outputs("--no-store")
     stale, notes = outputs()
     assert stale == stale_scratch and "coded 1 of 11 documents again" in notes[0]
+    assert all(cached in n for n in notes[1:])
     assert all(isinstance(s, str) and s for s in built)
 
 
