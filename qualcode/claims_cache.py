@@ -3,21 +3,25 @@ and ``qualcode trace`` on an unchanged project answer without coding, lemmatisin
 loading spaCy.
 
 The cache (``project.claims.sqlite`` beside ``project.sqlite``) is derived data, like the
-store, and holds what :func:`qualcode.project.study_claims` built:
+store, in two levels:
 
-- the linked claims, the documents, the codebook, the evidence index's arrays
-  (:meth:`qualcode.evidence.EvidenceIndex.state`: BM25 weights, theme and case incidence,
-  source pointers, the lemma of every word seen) and the warnings the study gave;
-- per document, its coded segments and the codings claims show, read only when a passage of
-  that document is shown (a trace reads its anchors' and evidence's documents, a claims
-  listing none).
+- **the evidence index** of the coded corpus: the documents, the codebook, the source
+  pointers, the warnings the coding gave, the index's arrays
+  (:meth:`qualcode.evidence.EvidenceIndex.arrays`: BM25 weights, theme and case incidence),
+  the lemma of every word seen and, per document, its coded segments and the codings claims
+  show (read only when a passage of that document is shown). Keyed by the store's last run
+  (codebook, qualcode version, pipeline, coder files, every document's text hash), which must
+  be current for the files as they are (:meth:`qualcode.store.Store.is_current`), the coding
+  source and the versions of the libraries whose objects it holds;
+- **the claims**: the linked claims and every claim's remembered evidence counts and related
+  passages (:meth:`qualcode.evidence.EvidenceIndex.remember`), keyed by the index's key and
+  the claims file (name and bytes).
 
-It is keyed by everything the study depends on: the store's last run (codebook, qualcode
-version, pipeline, coder files, every document's text hash), which must be current for the
-files as they are (:meth:`qualcode.store.Store.is_current`), the coding source, the claims
-file (name and bytes) and the versions of the libraries whose objects it holds. Any
-difference, or a cache that cannot be read, and the study is built again and the cache
-rewritten; it is written to a temporary file and moved into place, never half-written.
+An unchanged project reads both (a claims listing loads neither numpy nor scipy). When only
+the claims file changed, its claims are loaded and linked again over the cached index, and
+the claims level is replaced in one transaction. Any other difference, or a cache that
+cannot be read, and the study is built again (:func:`qualcode.project.claims_project`) and
+the whole cache rewritten: to a temporary file, moved into place, never half-written.
 
 The cache holds Python pickles: qualcode reads only the cache it wrote in the project's
 ``.qualcode/`` folder (git-ignored); do not take a ``.qualcode/`` folder from someone you do
@@ -37,34 +41,47 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-FORMAT = 2
+FORMAT = 3
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE parts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE documents (id TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
+_DAMAGED = "the claims cache is damaged ({}): delete it, the next claims or trace rebuilds it"
 
 
 def cached_study(corpus: str | os.PathLike[str], codebook: str | os.PathLike[str], claims: str | os.PathLike[str], *,
                  store: str | os.PathLike[str], source: str = "combined", model: str | None = None,
                  codings: str | os.PathLike[str] | None = None, claim_id: str | None = None) -> Any:
     """The claims study of these inputs from the cache beside ``store`` (a
-    :class:`qualcode.evidence.ClaimsStudy` with ``result`` None), when nothing it depends
-    on changed; None otherwise. The warnings the study gave when it was built are given
-    again; ``claim_id`` is looked up (ClaimsError naming the nearest ids when absent)."""
-    from .claims import find_claim
+    :class:`qualcode.evidence.ClaimsStudy` with ``result`` None; ``relinked`` when the claims
+    file changed and its claims were linked again over the cached index), or None when the
+    index is not current. The warnings the coding gave are given again; ``claim_id`` is
+    looked up (ClaimsError naming the nearest ids when absent); a bad claims file raises its
+    ClaimsError, as building the study would."""
+    from .claims import find_claim, link_claims, load_claims
     from .evidence import ClaimsStudy
 
-    key = study_key(store, corpus, codebook, claims, source=source, model=model, codings=codings)
-    found = load_study(cache_path(store), key) if key else None
-    if found is None:
+    keys = study_keys(store, corpus, codebook, claims, source=source, model=model, codings=codings)
+    path = cache_path(store)
+    opened = _open(path, keys[0]) if keys else None
+    if opened is None:
         return None
-    linked, index, seen = found
-    for w in seen:
+    conn, head = opened
+    for w in head["warnings"]:
         warnings.warn(w, stacklevel=2)
+    index = _index(conn, path, head)
+    level = _part(conn, path, "claims") if _meta(conn).get("claims_key") == keys[1] else None  # type: ignore[index]
+    if level is not None:
+        linked, relinked = level["claims"], False
+        index._memo.update(level["memo"])
+    else:
+        loaded = load_claims(claims, list(head["documents"].values()), head["codebook"])
+        linked, relinked = link_claims(loaded, index.coded), True
+        _save_claims(path, keys, linked, index)  # type: ignore[arg-type]
     if claim_id is not None:
         find_claim(linked, claim_id, str(claims))
-    return ClaimsStudy(None, linked, index, cached=cache_path(store))
+    return ClaimsStudy(None, linked, index, cached=path, relinked=relinked)
 
 
 def cache_path(store: str | os.PathLike[str]) -> Path:
@@ -73,11 +90,12 @@ def cache_path(store: str | os.PathLike[str]) -> Path:
     return store.with_name(f"{store.stem}.claims{store.suffix or '.sqlite'}")
 
 
-def study_key(store: str | os.PathLike[str], corpus: str | os.PathLike[str], codebook: str | os.PathLike[str],
-              claims: str | os.PathLike[str], *, source: str, model: str | None,
-              codings: str | os.PathLike[str] | None) -> str | None:
-    """The key of the claims study of these inputs, from the store's last run; None when
-    the store is missing or not current for the files as they are now."""
+def study_keys(store: str | os.PathLike[str], corpus: str | os.PathLike[str], codebook: str | os.PathLike[str],
+               claims: str | os.PathLike[str], *, source: str, model: str | None,
+               codings: str | os.PathLike[str] | None) -> tuple[str, str] | None:
+    """The keys of the evidence index and of the claims of these inputs, from the store's
+    last run; None when the store is missing or not current for the files as they are now,
+    or the claims file cannot be read."""
     from . import __version__
     from .store import StoreUnavailable, open_store
 
@@ -102,9 +120,13 @@ def study_key(store: str | os.PathLike[str], corpus: str | os.PathLike[str], cod
         "libraries": _versions("numpy", "scipy", "rank-bm25"),
         "run": [last.codebook_sha256, last.qualcode_version, last.pipeline, last.settings],
         "documents": documents, "corpus": str(corpus), "codebook": str(codebook), "source": source,
-        "claims": [str(claims), hashlib.sha256(claims_bytes).hexdigest()],
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+    index_key = _digest(parts)
+    return index_key, _digest([index_key, str(claims), hashlib.sha256(claims_bytes).hexdigest()])
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def _versions(*dists: str) -> dict[str, str]:
@@ -119,17 +141,30 @@ def _versions(*dists: str) -> dict[str, str]:
     return out
 
 
-def save_study(study: Any, path: str | os.PathLike[str], key: str, seen: list[Warning] = ()) -> Path | None:
-    """Write ``study`` (a :class:`qualcode.project.ClaimsStudy` with its coding result) to
-    the cache at ``path`` under ``key``, with the warnings ``seen`` while it was built.
-    Returns the path, or None (with a warning) when it cannot be written: the cache is an
-    optimisation, and the outputs do not depend on it."""
-    from .store import StoreWarning
+def keep_study(study: Any, corpus: str | os.PathLike[str], codebook: str | os.PathLike[str],
+               claims: str | os.PathLike[str], *, store: str | os.PathLike[str], source: str = "combined",
+               model: str | None = None, codings: str | os.PathLike[str] | None = None,
+               seen: list[Warning] = ()) -> Path | None:
+    """Save a study just built with the store (:func:`save_study`) under the keys of its
+    inputs as they are now; nothing when its run was not recorded or the store is not current."""
+    if study.result is None or study.result.run_id is None:
+        return None
+    keys = study_keys(store, corpus, codebook, claims, source=source, model=model, codings=codings)
+    return save_study(study, cache_path(store), keys, seen) if keys else None
 
+
+def save_study(study: Any, path: str | os.PathLike[str], keys: tuple[str, str], seen: list[Warning] = ()) -> Path | None:
+    """Write ``study`` (a :class:`qualcode.evidence.ClaimsStudy` with its coding result) to
+    the cache at ``path`` under ``keys`` (:func:`study_keys`), with the warnings ``seen``
+    while it was built. Returns the path, or None (with a warning) when it cannot be
+    written: the cache is an optimisation, and the outputs do not depend on it."""
     index = study.index
     coded = index.coded
-    head = {"claims": study.claims, "documents": coded.documents, "codebook": coded.codebook,
-            "pointers": index.pointers, "memo": index.remember(study.claims), "warnings": list(seen)}
+    memo = index.remember(study.claims)
+    head = {"documents": coded.documents, "codebook": coded.codebook, "pointers": index.pointers,
+            "warnings": list(seen)}
+    arrays = index.arrays()
+    lemmas = arrays.pop("lemmas")
     path = Path(path)
     tmp = None
     try:
@@ -142,19 +177,20 @@ def save_study(study: Any, path: str | os.PathLike[str], key: str, seen: list[Wa
         try:
             conn.executescript(_SCHEMA)
             conn.execute("BEGIN")
-            conn.executemany("INSERT INTO meta VALUES (?, ?)", [("format", str(FORMAT)), ("key", key)])
-            conn.executemany("INSERT INTO parts VALUES (?, ?)", [("study", pickle.dumps(head, protocol=5)),
-                                                                  ("arrays", pickle.dumps(index.arrays(), protocol=5))])
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [("format", str(FORMAT)), ("index_key", keys[0]),
+                                                               ("claims_key", keys[1])])
+            conn.executemany("INSERT INTO parts VALUES (?, ?)", [
+                ("index", _dumps(head)), ("arrays", _dumps(arrays)), ("lemmas", _dumps(lemmas)),
+                ("claims", _dumps({"claims": study.claims, "memo": memo}))])
             conn.executemany("INSERT INTO documents VALUES (?, ?)",
-                             ((doc, pickle.dumps(coded.parts(doc), protocol=5)) for doc in sorted(coded.indexed())))
+                             ((doc, _dumps(coded.parts(doc))) for doc in sorted(coded.indexed())))
             conn.execute("COMMIT")
         finally:
             conn.close()
         os.replace(tmp, path)
         tmp = None
     except (OSError, sqlite3.Error, pickle.PicklingError) as err:
-        warnings.warn(f"{path}: cannot write the claims cache ({err}); claims and trace will build the study "
-                      f"again next time", StoreWarning, stacklevel=2)
+        _cannot_write(path, err)
         return None
     finally:
         if tmp is not None:
@@ -163,28 +199,84 @@ def save_study(study: Any, path: str | os.PathLike[str], key: str, seen: list[Wa
     return path
 
 
-def load_study(path: str | os.PathLike[str], key: str) -> tuple[Any, Any, list[Warning]] | None:
-    """The cached ``(claims, index, warnings)`` under ``key`` at ``path``; None when there is
-    no cache, it has another key, or it cannot be read (it is then rebuilt)."""
-    from .claims import Coded
-    from .evidence import EvidenceIndex
+def _save_claims(path: Path, keys: tuple[str, str], linked: list, index: Any) -> None:
+    """Replace the claims level of the cache (claims linked again over its index), and the
+    lemmas with the words those claims added, in one transaction."""
+    memo = index.remember(linked)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if _meta(conn).get("index_key") != keys[0]:  # rebuilt meanwhile by another process
+                conn.execute("ROLLBACK")
+                return
+            conn.executemany("REPLACE INTO parts VALUES (?, ?)", [
+                ("claims", _dumps({"claims": linked, "memo": memo})), ("lemmas", _dumps(index.lemmas()))])
+            conn.execute("REPLACE INTO meta VALUES ('claims_key', ?)", (keys[1],))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error, pickle.PicklingError) as err:
+        _cannot_write(path, err)
 
-    path = Path(path)
+
+def _cannot_write(path: Path, err: Exception) -> None:
+    from .store import StoreWarning
+
+    warnings.warn(f"{path}: cannot write the claims cache ({err}); claims and trace will build the study "
+                  f"again next time", StoreWarning, stacklevel=3)
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=5)
+
+
+def _open(path: Path, index_key: str) -> tuple[sqlite3.Connection, dict[str, Any]] | None:
+    """The cache's connection and index level when it is of ``index_key``; None when there
+    is no cache, it is of another key, or it cannot be read (it is then rebuilt)."""
     if not path.is_file():
         return None
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        meta = dict(conn.execute("SELECT key, value FROM meta"))
-        if meta.get("format") != str(FORMAT) or meta.get("key") != key:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        meta = _meta(conn)
+        if meta.get("format") != str(FORMAT) or meta.get("index_key") != index_key:
             conn.close()
             return None
-        head = loads(conn.execute("SELECT data FROM parts WHERE name = 'study'").fetchone()[0])
-        coded = Coded.lazy(head["codebook"], head["documents"], _loader(conn, path))
-        index = EvidenceIndex.restore(coded, pointers=head["pointers"], memo=head["memo"],
-                                      arrays=_arrays(conn, path))
-        return head["claims"], index, head["warnings"]
+        return conn, loads(conn.execute("SELECT data FROM parts WHERE name = 'index'").fetchone()[0])
     except Exception:  # noqa: BLE001 - any unreadable cache (corrupt, truncated, older classes) is rebuilt
         return None
+
+
+def _meta(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT key, value FROM meta"))
+
+
+def _index(conn: sqlite3.Connection, path: Path, head: dict[str, Any]) -> Any:
+    """The cached evidence index over a lazily loaded ``Coded``; its arrays and lemmas are
+    read on first use."""
+    from .claims import Coded
+    from .evidence import EvidenceIndex
+
+    coded = Coded.lazy(head["codebook"], head["documents"], _loader(conn, path))
+
+    def arrays() -> dict[str, Any]:
+        return {**_part(conn, path, "arrays", required=True), "lemmas": _part(conn, path, "lemmas", required=True)}
+
+    return EvidenceIndex.restore(coded, pointers=head["pointers"], memo={}, arrays=arrays)
+
+
+def _part(conn: sqlite3.Connection, path: Path, name: str, *, required: bool = False) -> Any:
+    """A part of the cache (None when absent and not ``required``); a damaged one is a
+    QualcodeError saying to delete the cache."""
+    from .errors import Problem, QualcodeError
+
+    try:
+        row = conn.execute("SELECT data FROM parts WHERE name = ?", (name,)).fetchone()
+        if row is None and required:
+            raise LookupError(f"no part {name!r}")
+        return loads(row[0]) if row is not None else None
+    except Exception as err:  # noqa: BLE001 - damaged after its index level was read
+        raise QualcodeError(Problem(str(path), _DAMAGED.format(err))) from None
 
 
 def loads(data: bytes, *, pause_gc: bool = True) -> Any:
@@ -205,28 +297,14 @@ def loads(data: bytes, *, pause_gc: bool = True) -> Any:
             gc.enable()
 
 
-def _arrays(conn: sqlite3.Connection, path: Path) -> Callable[[], dict[str, Any]]:
-    from .errors import Problem, QualcodeError
-
-    def load() -> dict[str, Any]:
-        try:
-            return loads(conn.execute("SELECT data FROM parts WHERE name = 'arrays'").fetchone()[0])
-        except Exception as err:  # noqa: BLE001 - damaged after its header was read
-            raise QualcodeError(Problem(str(path), f"the claims cache is damaged ({err}): delete it, the next "
-                                                   f"claims or trace rebuilds it")) from None
-
-    return load
-
-
 def _loader(conn: sqlite3.Connection, path: Path) -> Callable[[str], tuple[list, list]]:
     from .errors import Problem, QualcodeError
 
     def load(doc: str) -> tuple[list, list]:
         try:
             row = conn.execute("SELECT data FROM documents WHERE id = ?", (doc,)).fetchone()
-            return pickle.loads(row[0]) if row else ([], [])
-        except Exception as err:  # noqa: BLE001 - damaged after its header was read
-            raise QualcodeError(Problem(str(path), f"the claims cache is damaged ({err}): delete it, the next "
-                                                   f"claims or trace rebuilds it")) from None
+            return loads(row[0]) if row else ([], [])
+        except Exception as err:  # noqa: BLE001 - damaged after its index level was read
+            raise QualcodeError(Problem(str(path), _DAMAGED.format(err))) from None
 
     return load

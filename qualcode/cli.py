@@ -621,8 +621,9 @@ def _store_note(args: argparse.Namespace, study: Any) -> None:
     result = study.result
     if result is None:
         n = len(study.index.coded.documents)
-        print(f"{args.command}: claims and evidence read from the claims cache {study.cached} "
-              f"({n} documents unchanged)", file=sys.stderr)
+        what = ("claims file changed: its claims linked again over the evidence index of the claims cache"
+                if study.relinked else "claims and evidence read from the claims cache")
+        print(f"{args.command}: {what} {study.cached} ({n} documents unchanged)", file=sys.stderr)
         return
     total = result.recoded + result.unchanged
     if result.store is None:

@@ -95,6 +95,7 @@ class ClaimsStudy:
     claims: list[Claim]  # linked
     index: "EvidenceIndex"
     cached: Path | None = None
+    relinked: bool = False  # from the cache, with the claims file's claims linked again (it changed)
 
 
 class EvidenceIndex:
@@ -160,8 +161,12 @@ class EvidenceIndex:
     def arrays(self) -> dict[str, Any]:
         """What ranking reads (:data:`ARRAYS`), and the lemma of every word seen."""
         out = {name: getattr(self, name) for name in self.ARRAYS}
-        out["lemmas"] = dict(getattr(self._lemmatise, "known", {}))
+        out["lemmas"] = self.lemmas()
         return out
+
+    def lemmas(self) -> dict[str, str | None]:
+        """The lemma of every word seen (see :class:`Lemmatiser`)."""
+        return dict(getattr(self._lemmatise, "known", {}))
 
     def remember(self, claims: Sequence[Claim], limit: int | None = LIMIT) -> dict[tuple[str, str, int | None], Any]:
         """Work out every claim's :meth:`summary` and :meth:`related` passages (``limit``) and

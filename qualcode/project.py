@@ -1,11 +1,12 @@
 """Whole-project operations behind the CLI: check everything, code a corpus, run the main job."""
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Callable, Iterator, Literal
 
 from .codebook import LoadedCodebook, load_codebook
 from .corpus import load_corpus
@@ -380,12 +381,19 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
     names = RUN_FILES + (CLAIMS_FILES if claims is not None else ())
     check_outputs([outdir / name for name in names], [codebook, claims], corpus=corpus)
     checked = None
-    if claims is not None:
-        checked = _check_claims(corpus, codebook, claims, skip_unreadable=skip_unreadable, codings=codings, store=store)
-    result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
-                          source=source, skip_unreadable=skip_unreadable, store=store,
-                          inputs=checked[0] if checked else None)
-    study = study_claims(result, claims, loaded=checked[1] if checked else None) if claims is not None else None
+    with _warnings_kept() as seen:
+        if claims is not None:
+            checked = _check_claims(corpus, codebook, claims, skip_unreadable=skip_unreadable, codings=codings,
+                                    store=store)
+        result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
+                              source=source, skip_unreadable=skip_unreadable, store=store,
+                              inputs=checked[0] if checked else None)
+        study = study_claims(result, claims, loaded=checked[1] if checked else None) if claims is not None else None
+    if study is not None and store is not None and not skip_unreadable:  # so that claims and trace answer at once
+        from .claims_cache import keep_study
+
+        keep_study(study, corpus, codebook, claims, store=store, source=source, model=model, codings=codings,  # type: ignore[arg-type]
+                   seen=seen)
     files = []
     from .export import export_all
 
@@ -467,40 +475,43 @@ def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebo
         raise QualcodeError(Problem(str(claims), "claims file not found: give it with --claims FILE"))
     store = options.get("store")
     cache = cache and store is not None and not options.get("skip_unreadable")
-
-    def key() -> str | None:
-        from .claims_cache import study_key
-
-        return study_key(store, corpus, codebook, claims, source=str(options.get("source") or "combined"),  # type: ignore[arg-type]
-                         model=options.get("model"), codings=options.get("codings"))  # type: ignore[arg-type]
-
+    where = {"store": store, "source": str(options.get("source") or "combined"), "model": options.get("model"),
+             "codings": options.get("codings")}
     if cache:
         from .claims_cache import cached_study
 
-        found = cached_study(corpus, codebook, claims, store=store, source=str(options.get("source") or "combined"),  # type: ignore[arg-type]
-                             model=options.get("model"), codings=options.get("codings"), claim_id=claim_id)  # type: ignore[arg-type]
+        found = cached_study(corpus, codebook, claims, claim_id=claim_id, **where)  # type: ignore[arg-type]
         if found is not None:
             return found
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        try:
-            checked = _check_claims(corpus, codebook, claims, claim_id=claim_id, codings=options.get("codings"),  # type: ignore[arg-type]
-                                    skip_unreadable=bool(options.get("skip_unreadable", False)),
-                                    store=store)  # type: ignore[arg-type]
-            inputs, loaded = checked if checked is not None else (None, None)
-            study = study_claims(code_project(corpus, codebook, inputs=inputs, **options), claims,  # type: ignore[arg-type]
-                                 loaded=loaded)
-        finally:
-            caught = list(seen)
-    for w in caught:  # given again outside the recorder, as they would have been
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if cache and study.result is not None and study.result.run_id is not None:
-        from .claims_cache import cache_path, save_study
+    with _warnings_kept() as seen:
+        checked = _check_claims(corpus, codebook, claims, claim_id=claim_id, codings=options.get("codings"),  # type: ignore[arg-type]
+                                skip_unreadable=bool(options.get("skip_unreadable", False)),
+                                store=store)  # type: ignore[arg-type]
+        inputs, loaded = checked if checked is not None else (None, None)
+        study = study_claims(code_project(corpus, codebook, inputs=inputs, **options), claims,  # type: ignore[arg-type]
+                             loaded=loaded)
+    if cache:
+        from .claims_cache import keep_study
 
-        now = key()
-        if now:
-            save_study(study, cache_path(store), now, [w.message for w in caught])  # type: ignore[arg-type]
+        keep_study(study, corpus, codebook, claims, seen=seen, **where)  # type: ignore[arg-type]
     return study
+
+
+@contextlib.contextmanager
+def _warnings_kept() -> Iterator[list[Warning]]:
+    """Record the warnings given inside, give them again on leaving (also after an error),
+    and put them in the list yielded: the claims cache gives them again when it is read."""
+    kept: list[Warning] = []
+    recorder = warnings.catch_warnings(record=True)
+    seen = recorder.__enter__()
+    warnings.simplefilter("always")
+    try:
+        yield kept
+    finally:
+        recorder.__exit__(None, None, None)
+        for w in seen:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        kept.extend(w.message for w in seen)  # type: ignore[misc]
 
 
 def check_claims(corpus: str | Path, codebook: str | Path, claims: str | Path, *, claim_id: str | None = None,
