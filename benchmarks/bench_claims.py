@@ -17,7 +17,10 @@ once, the first ``qualcode claims`` builds the study and writes the claims cache
 ``claims_first``), then ``qualcode claims``, ``qualcode claims --format json``, ``qualcode
 trace bench-005`` (text and JSON) and ``trace bench-005 --limit 30`` (not remembered by the
 cache: it ranks again) run as separate processes, ``--repeat`` times each: best and median
-wall seconds, best CPU seconds (user + system), and the load average before and after.
+wall seconds, best CPU seconds (user + system), and the load average before and after; then
+one ``claims`` after a comment is added to the claims file and one after a statement gains a
+word the corpus lacks (``claims_relinked``, ``claims_relinked_new_word``: the claims are linked
+again over the cached evidence index).
 
 Run by hand: ``python benchmarks/bench_claims.py [--end-to-end /tmp/claims-bench]``; figures
 go in the README. Target on a 2-core machine: ``qualcode claims`` and ``qualcode trace``
@@ -96,6 +99,7 @@ def end_to_end(folder: Path, words: int, n: int, repeat: int) -> dict:
     docs, total = build_corpus(words)
     segments = code_corpus(docs, compile_codebook(ROOT / "codebook.yaml"))
     write_project(folder, docs, claims_yaml(docs, segments, n))
+    shutil.rmtree(folder / ".qualcode", ignore_errors=True)  # a new store: code builds it, claims its cache
     out: dict = {"words": total, "documents": len(docs), "segments": len(segments), "claims_count": n,
                  "load_before": os.getloadavg()}
     started = time.perf_counter()
@@ -110,6 +114,15 @@ def end_to_end(folder: Path, words: int, n: int, repeat: int) -> dict:
                        ("trace", ["trace", "bench-005"]), ("trace_json", ["trace", "bench-005", "--format", "json"]),
                        ("trace_limit_30", ["trace", "bench-005", "--limit", "30"])):
         out[name] = timed(args, folder, repeat)
+    claims = folder / "claims.yaml"
+    text = claims.read_text(encoding="utf-8")
+    try:  # only the claims file changes: its claims are linked again over the cached evidence index
+        claims.write_text(text + "# edited\n", encoding="utf-8")
+        out["claims_relinked"] = timed(["claims"], folder, 1)
+        claims.write_text(text.replace("statement: ", "statement: Zygomorphic ", 1), encoding="utf-8")
+        out["claims_relinked_new_word"] = timed(["claims"], folder, 1)  # a lemma spaCy must look up
+    finally:
+        claims.write_text(text, encoding="utf-8")
     out["load_after"] = os.getloadavg()
     return out
 
