@@ -358,8 +358,10 @@ class Store:
         return [RunInfo(*r[:9], json.loads(r[9]), r[10], r[11]) for r in rows]  # type: ignore[misc]
 
     def last_run(self) -> RunInfo | None:
-        runs = self.runs()
-        return runs[-1] if runs else None
+        row = self.conn.execute("SELECT id, started, finished, qualcode_version, spacy_version, pipeline, codebook, "
+                                "codebook_sha256, corpus, settings, documents, recoded FROM runs "
+                                "ORDER BY id DESC LIMIT 1").fetchone()
+        return RunInfo(*row[:9], json.loads(row[9]), row[10], row[11]) if row else None  # type: ignore[misc]
 
     def run_documents(self, run_id: int) -> dict[str, int]:
         """Document id -> coded-document id, for one run."""
