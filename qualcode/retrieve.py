@@ -117,18 +117,16 @@ def find_segments(store: Store, *, codes: Sequence[str] = (), case: str | None =
         'SELECT s.coded_id, s.id, s.doc_id, s.line, s.start, s."end", s.text, s.codes, s.cases, s.context_cases '
         "FROM segments s JOIN run_documents rd ON rd.coded_id = s.coded_id JOIN documents d ON d.id = s.doc_id "
         f"WHERE {' AND '.join(where)} ORDER BY s.doc_id, s.n", params).fetchall()
-    import json
-
+    decoded = store.list_of  # codes lists repeat: decoded once each
     picked = []
     for row in rows:
-        if cases is not None and not cases.intersection(json.loads(row[8]) + json.loads(row[9])):
+        if cases is not None and not cases.intersection(decoded(row[8]) + decoded(row[9])):
             continue
         if rx is not None and not rx.search(row[6]):
             continue
         picked.append(row)
     codings = _codings_of(store, run, [(r[0], r[1], r[2]) for r in picked])
-    return [Passage(doc, line, sid, start, end, seg_text, tuple(json.loads(seg_codes)),
-                    tuple(codings.get((cid, sid), ())))
+    return [Passage(doc, line, sid, start, end, seg_text, decoded(seg_codes), tuple(codings.get((cid, sid), ())))
             for cid, sid, doc, line, start, end, seg_text, seg_codes, _, _ in picked]
 
 

@@ -312,6 +312,10 @@ class Store:
         self._dumps = _TupleJson()
         self._rules: dict[tuple[str, int, int], str] = {}
 
+    def list_of(self, text: str) -> tuple[str, ...]:
+        """A JSON list column (a segment's codes or cases) as a tuple, decoded once per distinct text."""
+        return self._lists[text]
+
     def close(self) -> None:
         self.conn.close()
 
