@@ -257,8 +257,8 @@ class _Reader:
             key = f"claims[{cid}]"
         for k in entry:
             if k not in CLAIM_KEYS:
-                self.problem(f"unknown key {k!r}{_suggest(str(k), CLAIM_KEYS)}; a claim has "
-                             f"{', '.join(CLAIM_KEYS)}", self.where((*path, k)), key)
+                self.problem(f"unknown key {k!r}{_suggest(str(k), CLAIM_KEYS)} (a claim has "
+                             f"{', '.join(CLAIM_KEYS)})", self.where((*path, k)), key)
         statement = entry.get("statement")
         if not isinstance(statement, str) or not statement.strip():
             self.problem("'statement' must be the claim in a sentence" if "statement" in entry
@@ -290,8 +290,8 @@ class _Reader:
         for n, v in enumerate(value):
             at = self.where((*path, field_, n))
             if not isinstance(v, str) or v not in known:
-                self.problem(f"unknown {what} {v!r}{_suggest(str(v), list(known))}: {field_} must be "
-                             f"{'codes' if what == 'code' else 'cases'} of the codebook", at, key)
+                self.problem(f"unknown {what} {v!r}{_suggest(str(v), list(known))} ({field_} must be "
+                             f"{'codes' if what == 'code' else 'cases'} of the codebook)", at, key)
             elif v not in (o for o, _ in out):
                 out.append((v, self.at(at)))
         return out
@@ -340,7 +340,7 @@ class _Reader:
         ok = True
         for k in entry:
             if k not in keys:
-                self.problem(f"unknown key {k!r}{_suggest(str(k), keys)}; a passage has {', '.join(keys)}",
+                self.problem(f"unknown key {k!r}{_suggest(str(k), keys)} (a passage has {', '.join(keys)})",
                              self.where((*path, k)), key)
                 ok = False
         doc = entry.get("doc")
@@ -367,8 +367,8 @@ class _Reader:
             return None
         try:
             span = locate(quote, document, within=(document.body_start, len(document.text)))
-        except LocateError as err:
-            self.problem(str(err), self.where((*path, "quote"), True), key)
+        except LocateError as err:  # a claim's passage is a quote: no start and end to give instead
+            self.problem(err.describe(offsets=False), self.where((*path, "quote"), True), key)
             return None
         return (Passage(span.doc, span.start, span.end, span.line, span.text), self.at(self.where(path)),
                 quote, note.strip())

@@ -659,7 +659,8 @@ def _study(args: argparse.Namespace, claim_id: str | None = None, cache: bool = 
     from .project import claims_project
 
     return _code(args, lambda corpus, codebook, **kw: claims_project(corpus, codebook, _claims_path(args),
-                                                                     claim_id=claim_id, cache=cache, **kw))
+                                                                     claim_id=claim_id,
+                                                                     cache="write" if cache else "off", **kw))
 
 
 def _default_claims(args: argparse.Namespace) -> str | None:

@@ -61,11 +61,13 @@ class LocateError(ValueError):
         self.quote, self.doc, self.found, self.candidates = quote, doc, found, candidates
         super().__init__(self.describe())
 
-    def describe(self) -> str:
+    def describe(self, *, offsets: bool = True) -> str:
+        """The problem in one line; ``offsets``: the file may give ``start`` and ``end`` instead
+        of an ambiguous quote (manual codings can, claims cannot)."""
         if self.found:
             lines = ", ".join(str(s.line) for s in self.found[:8]) + (", ..." if len(self.found) > 8 else "")
-            return (f'quote "{_short(self.quote)}" is found {len(self.found)} times in {self.doc} (lines {lines}); '
-                    f"quote more of the passage or give start and end")
+            fix = "quote more of the passage" + (" or give start and end" if offsets else "")
+            return f'quote "{_short(self.quote)}" is found {len(self.found)} times in {self.doc} (lines {lines}); {fix}'
         nearest = "; nearest: " + ", ".join(str(c) for c in self.candidates) if self.candidates else ""
         return f'quote "{_short(self.quote)}" not found in {self.doc}{nearest}'
 

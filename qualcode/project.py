@@ -460,24 +460,28 @@ def study_claims(result: CodingResult, claims: str | Path = DEFAULT_CLAIMS, *, l
 
 
 def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml",
-                   claims: str | Path = DEFAULT_CLAIMS, *, claim_id: str | None = None, cache: bool = False,
-                   **options: object) -> ClaimsStudy:
+                   claims: str | Path = DEFAULT_CLAIMS, *, claim_id: str | None = None,
+                   cache: Literal["off", "use", "write"] = "off", **options: object) -> ClaimsStudy:
     """Code the corpus (:func:`code_project` with ``options``) and :func:`study_claims`.
 
     The claims file (and ``claim_id``, when given, for a trace) is checked before the
     coding starts, so a bad file fails at once.
 
-    With ``cache`` and a ``store`` in ``options``, the study comes from the claims cache
-    beside the store when nothing it depends on changed (``result`` is then None, and the
-    warnings the study gave are given again), and is saved there when it was built
-    (``qualcode.claims_cache``): what ``qualcode claims`` and ``qualcode trace`` do."""
+    ``cache`` (with a ``store`` in ``options``; see ``qualcode.claims_cache``): ``use`` takes
+    the study from the claims cache beside the store when nothing it depends on changed
+    (``result`` is then None, and the warnings the study gave are given again) and saves it
+    there when it was built, what ``qualcode claims`` and ``qualcode trace`` do; ``write``
+    only saves it (the caller looked in the cache already); ``off`` neither."""
     if not Path(claims).exists():
         raise QualcodeError(Problem(str(claims), "claims file not found: give it with --claims FILE"))
     store = options.get("store")
-    cache = cache and store is not None and not options.get("skip_unreadable")
+    if cache not in ("off", "use", "write"):
+        raise QualcodeError(f"cache must be off, use or write, not {cache!r}")
+    if store is None or options.get("skip_unreadable"):
+        cache = "off"
     where = {"store": store, "source": str(options.get("source") or "combined"), "model": options.get("model"),
              "codings": options.get("codings")}
-    if cache:
+    if cache == "use":
         from .claims_cache import cached_study
 
         found = cached_study(corpus, codebook, claims, claim_id=claim_id, **where)  # type: ignore[arg-type]
@@ -490,7 +494,7 @@ def claims_project(corpus: str | Path = "corpus", codebook: str | Path = "codebo
         inputs, loaded = checked if checked is not None else (None, None)
         study = study_claims(code_project(corpus, codebook, inputs=inputs, **options), claims,  # type: ignore[arg-type]
                              loaded=loaded)
-    if cache:
+    if cache != "off":
         from .claims_cache import keep_study
 
         keep_study(study, corpus, codebook, claims, seen=seen, **where)  # type: ignore[arg-type]

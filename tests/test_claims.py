@@ -83,6 +83,23 @@ def test_claims_bad_input_is_located(text, messages):
         assert g.startswith(m), (g, m)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("claims:\n  - id: a\n    statement: s\n    anchors:\n      - doc: interviews/a.md\n        quote: design matters\n",
+     'claims.yaml:6:16: claims[a].anchors[0]: quote "design matters" is found 2 times in interviews/a.md (lines 7, 7); '
+     "quote more of the passage"),  # no "or give start and end": a claim's passage has no such keys
+    (GOOD + "    themes: [finanse]\n",
+     "claims.yaml:7:14: claims[no-loans]: unknown code 'finanse': did you mean 'finance'? (themes must be codes of "
+     "the codebook)"),
+    (GOOD + "    colur: red\n",
+     "claims.yaml:7:5: claims[no-loans]: unknown key 'colur' (a claim has id, statement, anchors, themes, cases, "
+     "evidence, note)"),
+])
+def test_claims_messages_say_what_the_file_can_do(text, message):
+    with pytest.raises(ClaimsError) as err:
+        parse_claims(text, "claims.yaml", DOCS, BOOK)
+    assert [str(p) for p in err.value.problems] == [message]
+
+
 def test_claims_every_problem_at_once():
     text = ("claims:\n  - id: a\n    statement: s\n    anchors: [{doc: nowhere.md, quote: x}]\n    themes: [nope]\n"
             "  - id: a\n    statement: t\n    anchors: [{doc: interviews/a.md, quote: lend to them}]\n"

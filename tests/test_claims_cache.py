@@ -66,6 +66,19 @@ def _edit_codings(folder: Path) -> None:
     _append(coder, "\n")
 
 
+def _edit_document_same_size_and_time(folder: Path) -> None:
+    """An edit the store's size-and-time check cannot see: the cache must."""
+    import os
+
+    path = folder / "corpus" / "interviews" / "ciudad-hidalgo-furniture.md"
+    text = path.read_text(encoding="utf-8")
+    assert "1000 operating" in text
+    before = path.stat()
+    path.write_text(text.replace("1000 operating", "1001 operating"), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+
+
 def _damage_cache(folder: Path) -> None:
     (folder / ".qualcode" / "project.claims.sqlite").write_bytes(b"not a database at all")
 
@@ -76,7 +89,9 @@ REBUILT = "codings read from the store"
 
 @pytest.mark.parametrize(("change", "extra", "first"), [
     (_edit_claims, (), RELINKED), (_comment_claims, (), RELINKED), (_edit_document, (), "coded 1 of 11 documents again"),
-    (_edit_codebook, (), "codebook changed: coded 11 of 11"), (_edit_codings, (), REBUILT), (_damage_cache, (), REBUILT),
+    (_edit_codebook, (), "codebook changed: coded 11 of 11"), (_edit_codings, (), REBUILT),
+    (_edit_document_same_size_and_time, (), "coded 1 of 11 documents again"),
+    (_damage_cache, (), "the claims cache cannot be read"),
     (None, ("--source", "rule"), REBUILT), (None, ("--codings", ""), REBUILT),
 ])
 def test_claims_cache_rebuilds_on_every_change_it_depends_on(tmp_path, built, change, extra, first):
