@@ -41,7 +41,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-FORMAT = 3
+FORMAT = 4
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE parts (name TEXT PRIMARY KEY, data BLOB NOT NULL);

@@ -70,7 +70,7 @@ def claims_records(claims: Sequence[Claim], index: EvidenceIndex) -> dict[str, A
     for c in claims:
         n, docs = index.summary(c)
         items.append({**claim_record(c), "anchors": [passage_record(a.passage) for a in c.anchors],
-                      "evidence": n, "documents": docs})
+                      "evidence": n, "documents": docs, "related_found": index.related_found(c)})
     return {"claims": items, "note": RELATED_NOTE}
 
 
@@ -101,8 +101,10 @@ def claims_text(claims: Sequence[Claim], index: EvidenceIndex, *, colour: bool =
         lines.append("  anchors: " + ", ".join(a.passage.location for a in c.anchors))
         lines.append("  themes:  " + (", ".join(f"{t.theme} ({t.provenance})" for t in c.themes) or "-"))
         lines.append("  cases:   " + (", ".join(f"{k.case} ({k.provenance})" for k in c.cases) or "-"))
+        found = index.related_found(c)
+        best = f" (best of {found})" if found > n["related"] else ""
         lines.append("  evidence: " + ", ".join(_c(f"{n[s]} {s}", STANCE_COLOUR[s], colour) for s in n)
-                     + f" in {docs} document(s)")
+                     + f"{best} in {docs} document(s)")
     lines.append("")
     lines.append(f"{len(claims)} claim(s); {RELATED_NOTE}")
     return "\n".join(lines) + "\n"

@@ -174,6 +174,7 @@ class EvidenceIndex:
         for c in claims:
             self._memo[("summary", c.id, limit)] = (c, self.summary(c, limit))
             self._memo[("related", c.id, limit)] = (c, tuple(self.related(c, limit)))
+            self._memo[("found", c.id, None)] = (c, self.related_found(c))
         return dict(self._memo)
 
     def _remembered(self, kind: str, claim: Claim, limit: int | None) -> Any:
@@ -282,6 +283,27 @@ class EvidenceIndex:
                 q[j] += 1.0
         return self.weights @ q if len(self.vocab) else np.zeros(self.n_units)
 
+    def _pool(self, claim: Claim) -> tuple[Any, Any, Any]:
+        """The units related to ``claim`` (sharing a theme, or a case for a claim without
+        themes; not its anchors and declared evidence), and per unit the themes and cases shared."""
+        import numpy as np
+
+        shared_t = self._shared(self.theme_matrix, self.theme_ids, claim.theme_ids)
+        shared_c = self._shared(self.case_matrix, self.case_ids, claim.case_ids)
+        pool = shared_t > 0 if claim.theme_ids else shared_c > 0
+        for p in [a.passage for a in claim.anchors] + [d.passage for d in claim.declared_evidence]:
+            for i in self._units_in(p):
+                pool[i] = False
+        return np.flatnonzero(pool), shared_t, shared_c
+
+    def related_found(self, claim: Claim) -> int:
+        """How many passages are related to ``claim``: all that :meth:`rank` orders, however
+        many are shown."""
+        known = self._remembered("found", claim, None)
+        if known is not None:
+            return int(known)
+        return int(len(self._pool(claim)[0])) if self.n_units else 0
+
     def rank(self, claim: Claim, limit: int | None = LIMIT) -> list[tuple[int, float, float, float]]:
         """The related passages of ``claim`` as (unit index, theme share, case share,
         similarity), best first (ties in corpus order), leaving out its anchors and
@@ -291,13 +313,7 @@ class EvidenceIndex:
         if not self.n_units:
             return []
         n_themes, n_cases = len(claim.theme_ids), len(claim.case_ids)
-        shared_t = self._shared(self.theme_matrix, self.theme_ids, claim.theme_ids)
-        shared_c = self._shared(self.case_matrix, self.case_ids, claim.case_ids)
-        pool = shared_t > 0 if n_themes else shared_c > 0
-        for p in [a.passage for a in claim.anchors] + [d.passage for d in claim.declared_evidence]:
-            for i in self._units_in(p):
-                pool[i] = False
-        ids = np.flatnonzero(pool)
+        ids, shared_t, shared_c = self._pool(claim)
         if not len(ids):
             return []
         raw = np.maximum(self.similarity(self.query(claim))[ids], 0.0)

@@ -513,3 +513,18 @@ def _full_graph(tmp_path):
     done = run_cli("graph", "-q", "-o", "all.gexf", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     return tmp_path / "all.gexf"
+
+
+def test_claims_listing_counts_what_is_shown_and_what_was_found(study):
+    """A claim's listing says how many related passages it shows and how many qualcode
+    found: the same number trace gives with no limit."""
+    from qualcode.claims_output import claims_records, claims_text
+
+    records = {r["id"]: r for r in claims_records(study.claims, study.index)["claims"]}
+    text = claims_text(study.claims, study.index)
+    for claim in study.claims:
+        found = len(study.index.rank(claim, None))
+        r = records[claim.id]
+        assert r["related_found"] == found and r["evidence"]["related"] == min(found, 10)
+        if found > 10:
+            assert f"10 related (best of {found}) in" in text
