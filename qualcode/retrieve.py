@@ -472,7 +472,8 @@ def _json_list(records: list[dict[str, Any]]) -> str:
 
     if not records:
         return "[]\n"
-    return "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records) + "\n]\n"
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one for all records: see output._COMPACT
+    return "[\n" + ",\n".join(encoder.encode(r) for r in records) + "\n]\n"
 
 
 def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
