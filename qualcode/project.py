@@ -513,8 +513,9 @@ def _warnings_kept() -> Iterator[list[Warning]]:
         yield kept
     finally:
         recorder.__exit__(None, None, None)
+        registry: dict = {}  # one registry for all: a repeated warning is shown once, as without the recorder
         for w in seen:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, registry=registry)
         kept.extend(w.message for w in seen)  # type: ignore[misc]
 
 

@@ -104,3 +104,22 @@ def test_project_load_inputs_reads_manual_codings_located(project):
     with pytest.raises(ManualCodingError) as err:
         load_inputs(project / "codebook.yaml", project / "corpus", codings=project / "codings")
     assert "ana.yaml:3:" in str(err.value)
+
+
+def test_project_warnings_recorded_for_the_claims_cache_are_shown_as_without_it(monkeypatch):
+    """Warnings recorded while a study is built (the claims cache gives them again) are
+    shown on leaving, a repeated one once, as Python's default filter shows them."""
+    import warnings
+
+    from qualcode.project import _warnings_kept
+
+    shown: list[str] = []
+    monkeypatch.setattr(warnings, "showwarning", lambda m, *a, **k: shown.append(str(m)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        with _warnings_kept() as kept:
+            for _ in range(3):
+                warnings.warn("corpus/a.md: the same problem", UserWarning)
+            warnings.warn("corpus/b.md: another", UserWarning)
+    assert shown == ["corpus/a.md: the same problem", "corpus/b.md: another"]
+    assert [str(k) for k in kept][-1] == "corpus/b.md: another"
