@@ -70,11 +70,10 @@ def cached_study(corpus: str | os.PathLike[str], codebook: str | os.PathLike[str
     conn, head = opened
     for w in head["warnings"]:
         warnings.warn(w, stacklevel=2)
-    index = _index(conn, path, head)
     level = _part(conn, path, "claims") if _meta(conn).get("claims_key") == keys[1] else None  # type: ignore[index]
+    index = _index(conn, path, head, memo=level["memo"] if level is not None else {})
     if level is not None:
         linked, relinked = level["claims"], False
-        index._memo.update(level["memo"])
     else:
         loaded = load_claims(claims, list(head["documents"].values()), head["codebook"])
         linked, relinked = link_claims(loaded, index.coded), True
@@ -154,15 +153,9 @@ def _digest(value: Any) -> str:
 
 
 def _versions(*dists: str) -> dict[str, str]:
-    from importlib import metadata
+    from .store import dist_version
 
-    out = {}
-    for dist in dists:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "absent"
-    return out
+    return {dist: dist_version(dist) for dist in dists}
 
 
 def keep_study(study: Any, corpus: str | os.PathLike[str], codebook: str | os.PathLike[str],
@@ -187,8 +180,6 @@ def save_study(study: Any, path: str | os.PathLike[str], keys: tuple[str, str], 
     memo = index.remember(study.claims)
     head = {"documents": coded.documents, "codebook": coded.codebook, "pointers": index.pointers,
             "warnings": list(seen)}
-    arrays = index.arrays()
-    lemmas = arrays.pop("lemmas")
     path = Path(path)
     tmp = None
     try:
@@ -204,7 +195,7 @@ def save_study(study: Any, path: str | os.PathLike[str], keys: tuple[str, str], 
             conn.executemany("INSERT INTO meta VALUES (?, ?)", [("format", str(FORMAT)), ("index_key", keys[0]),
                                                                ("claims_key", keys[1])])
             conn.executemany("INSERT INTO parts VALUES (?, ?)", [
-                ("index", _dumps(head)), ("arrays", _dumps(arrays)), ("lemmas", _dumps(lemmas)),
+                ("index", _dumps(head)), ("arrays", _dumps(index.arrays())), ("lemmas", _dumps(index.lemmas())),
                 ("claims", _dumps({"claims": study.claims, "memo": memo}))])
             conn.executemany("INSERT INTO documents VALUES (?, ?)",
                              ((doc, _dumps(coded.parts(doc))) for doc in sorted(coded.indexed())))
@@ -279,9 +270,9 @@ def _meta(conn: sqlite3.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT key, value FROM meta"))
 
 
-def _index(conn: sqlite3.Connection, path: Path, head: dict[str, Any]) -> Any:
-    """The cached evidence index over a lazily loaded ``Coded``; its arrays and lemmas are
-    read on first use."""
+def _index(conn: sqlite3.Connection, path: Path, head: dict[str, Any], *, memo: dict) -> Any:
+    """The cached evidence index over a lazily loaded ``Coded``, with the remembered results
+    ``memo``; its arrays and lemmas are read on first use."""
     from .claims import Coded
     from .evidence import EvidenceIndex
 
@@ -290,7 +281,7 @@ def _index(conn: sqlite3.Connection, path: Path, head: dict[str, Any]) -> Any:
     def arrays() -> dict[str, Any]:
         return {**_part(conn, path, "arrays", required=True), "lemmas": _part(conn, path, "lemmas", required=True)}
 
-    return EvidenceIndex.restore(coded, pointers=head["pointers"], memo={}, arrays=arrays)
+    return EvidenceIndex.restore(coded, pointers=head["pointers"], memo=memo, arrays=arrays)
 
 
 def _part(conn: sqlite3.Connection, path: Path, name: str, *, required: bool = False) -> Any:

@@ -159,10 +159,8 @@ class EvidenceIndex:
             self._pointers_by_doc.setdefault(p.doc, []).append(p)
 
     def arrays(self) -> dict[str, Any]:
-        """What ranking reads (:data:`ARRAYS`), and the lemma of every word seen."""
-        out = {name: getattr(self, name) for name in self.ARRAYS}
-        out["lemmas"] = self.lemmas()
-        return out
+        """What ranking reads (:data:`ARRAYS`); the words' lemmas are :meth:`lemmas`."""
+        return {name: getattr(self, name) for name in self.ARRAYS}
 
     def lemmas(self) -> dict[str, str | None]:
         """The lemma of every word seen (see :class:`Lemmatiser`)."""

@@ -275,29 +275,26 @@ def coder_files_sha256(folder: str | os.PathLike[str] | None) -> dict[str, str]:
     return out
 
 
-def pipeline_id(model: str | None) -> str:
-    """The pipeline a coding was made with, and the versions its lemmas come from."""
-    from importlib import metadata
-
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "absent"
-
-    base = f"spacy={version('spacy')} lookups={version('spacy-lookups-data')}"
-    if not model:
-        return f"blank-en {base}"
-    return f"{model}={version(model.replace('_', '-'))} {base}"
-
-
-def spacy_version() -> str:
+def dist_version(dist: str) -> str:
+    """The installed version of the distribution ``dist`` (from its metadata: no import), or "absent"."""
     from importlib import metadata
 
     try:
-        return metadata.version("spacy")
-    except metadata.PackageNotFoundError:  # pragma: no cover - spaCy is a dependency
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
         return "absent"
+
+
+def pipeline_id(model: str | None) -> str:
+    """The pipeline a coding was made with, and the versions its lemmas come from."""
+    base = f"spacy={dist_version('spacy')} lookups={dist_version('spacy-lookups-data')}"
+    if not model:
+        return f"blank-en {base}"
+    return f"{model}={dist_version(model.replace('_', '-'))} {base}"
+
+
+def spacy_version() -> str:
+    return dist_version("spacy")
 
 
 # -- opening -----------------------------------------------------------------------------------
