@@ -108,7 +108,7 @@ class TokenPattern:
         from spacy.matcher import Matcher
 
         matcher = Matcher(pipeline.nlp.vocab)
-        matcher.add(str(spec_index), [pattern])
+        matcher.add(str(spec_index), [spaced_token_pattern(pattern)])
         widths = [_width(t) for t in pattern]
         required = () if pipeline.trained else _required_keys(pattern, pipeline.lexicon)
         best: tuple[tuple[int, int], int, str, list[str]] | None = None
@@ -322,6 +322,34 @@ def fold_token_pattern(token: dict[str, Any]) -> dict[str, Any]:
                          for op, arg in value.items()}
         out[attr] = value
     return out
+
+
+SPACES = {"IS_SPACE": True, "OP": "*"}
+
+
+def spaced_token_pattern(pattern: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``pattern`` with any whitespace tokens allowed between its tokens: spaCy makes a token
+    of the spaces beyond the first, so a line break followed by indentation, a CRLF or a quote
+    mark ("> "), once masked, sat between two words and no pattern matched across it. A pattern
+    that names IS_SPACE itself is left as written. Matches are trimmed of whitespace tokens at
+    their edges (:func:`trim_spaces`)."""
+    if any("IS_SPACE" in t for t in pattern):
+        return pattern
+    out: list[dict[str, Any]] = []
+    for t in pattern:
+        if out:
+            out.append(SPACES)
+        out.append(t)
+    return out
+
+
+def trim_spaces(start: int, end: int, is_space: Any) -> tuple[int, int]:
+    """Token span ``start:end`` without whitespace tokens at its edges (``is_space(i)``)."""
+    while start < end and is_space(start):
+        start += 1
+    while end > start and is_space(end - 1):
+        end -= 1
+    return start, end
 
 
 def validate_token_pattern(pattern: list[dict[str, Any]], spec: PatternSpec) -> list[Problem]:

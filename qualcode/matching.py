@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 
 from .errors import CodebookError
-from .matchers import TokenPattern, spec_problem
+from .matchers import TokenPattern, spec_problem, trim_spaces
 from .model import Document
-from .pipeline import UPPER
+from .pipeline import SPACE, UPPER
 from .regexes import RegexTimeout, UserRegex
 from .segment import Segmentation
 
@@ -177,14 +177,17 @@ def _run_matchers(cb: CompiledCodebook, seg: Segmentation,
     tok = seg.tokens
     cb.pipeline.set_token_attrs(tok)
     doc = tok.doc
-    starts = tok.doc_starts
-    ends = starts + cb.pipeline.lexicon.array("length")[tok.doc_rows]
+    starts, ends = tok.doc_starts, tok.doc_ends
     from spacy.tokens import Span
 
+    space = cb.pipeline.lexicon.array("flags")[tok.doc_rows] & SPACE != 0
+    is_space = space.__getitem__
     found: set[tuple[int, int, int]] = set()
     for tp, da, db in windows:
         for _, ma, mb in tp.matcher(Span(doc, da, db)):  # as doc[da:db], without the slice handling
-            found.add((tp.spec_index, int(starts[da + ma]), int(ends[da + mb - 1])))
+            ma, mb = trim_spaces(da + ma, da + mb, is_space)
+            if ma < mb:
+                found.add((tp.spec_index, int(starts[ma]), int(ends[mb - 1])))
     return sorted(found)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from .growing import GrowingArray
+from .hyphenation import english_lemmas, joined_text, line_end_joins
 
 if TYPE_CHECKING:  # spaCy is imported only when a pipeline is built
     from spacy.tokens import Doc
@@ -72,6 +73,7 @@ class Tokens:
     spacy_index: np.ndarray  # int64, position of each token in ``doc``
     doc_rows: np.ndarray | None = None  # int64, the row of every token of ``doc``, spaces included
     doc_starts: np.ndarray | None = None  # int64, the offset of every token of ``doc``
+    doc_ends: np.ndarray | None = None  # int64, where every token of ``doc`` ends (a joined word: in the file)
 
 
 class Lexicon:
@@ -98,6 +100,12 @@ class Lexicon:
         if k is None:
             k = self.keys[folded] = len(self.keys)
         return k
+
+    def is_english(self, word: str) -> bool:
+        """Whether a lower-case word is an English word: a form of the lemma lookup table or
+        a lemma of the lemma index (for line-end hyphens: :mod:`qualcode.hyphenation`)."""
+        table = self._lemma_table
+        return (table is not None and word in table) or word in english_lemmas()
 
     def lemma_of(self, text: str) -> str:
         """The folded lookup lemma of a word: ``Loans`` -> ``loan``, ``Teziutlán`` -> ``teziutlan``."""
@@ -232,19 +240,27 @@ class Pipeline:
     def trained(self) -> bool:
         return self.model is not None
 
-    def tokenize(self, text: str, offset: int = 0) -> Tokens:
+    def tokenize(self, text: str, offset: int = 0, *, source: str | None = None) -> Tokens:
         """Tokenise ``text`` (already masked: markup and line breaks as spaces); token
-        offsets are counted from ``offset``."""
-        doc: Doc = self.nlp(text) if self.trained else self.nlp.tokenizer(text)
+        offsets are counted from ``offset``. With ``source`` (the text before masking),
+        words hyphenated across a line break are read whole (see :mod:`qualcode.hyphenation`)."""
+        joins = line_end_joins(text, source, self.lexicon.is_english) if source and "-" in source else []
+        doc: Doc = self._analyse_text(joined_text(text, joins) if joins else text)
         lex = self.lexicon
         if not len(doc):
             empty = np.zeros(0, np.int64)
-            return Tokens(empty, empty, empty, empty, doc, empty, empty, empty)
+            return Tokens(empty, empty, empty, empty, doc, empty, empty, empty, empty)
         arr = doc.to_array(self._orth_idx)  # each attribute costs a pass over the tokens: IS_SPACE is a flag
         doc_rows = lex.rows_for(arr[:, 0])
         doc_starts = arr[:, 1].astype(np.int64)
         if offset:
             doc_starts += offset
+        doc_ends = doc_starts + lex.array("length")[doc_rows]
+        if joins:  # a joined word's token ends where its second part ends in the file
+            at = np.searchsorted(doc_starts, [j.start + offset for j in joins])
+            for i, j in zip(at.tolist(), joins):
+                if i < len(doc_starts) and doc_ends[i] == j.joined_end + offset:
+                    doc_ends[i] = j.end + offset
         keep = (lex.array("flags")[doc_rows] & SPACE == 0).nonzero()[0]
         rows = doc_rows[keep]
         starts = doc_starts[keep]
@@ -253,8 +269,11 @@ class Pipeline:
                                  dtype=np.int64, count=len(keep))
         else:
             lemmas = lex.array("lemma")[rows]
-        return Tokens(starts=starts, ends=starts + lex.array("length")[rows], rows=rows, lemmas=lemmas, doc=doc,
-                      spacy_index=keep, doc_rows=doc_rows, doc_starts=doc_starts)
+        return Tokens(starts=starts, ends=doc_ends[keep], rows=rows, lemmas=lemmas, doc=doc,
+                      spacy_index=keep, doc_rows=doc_rows, doc_starts=doc_starts, doc_ends=doc_ends)
+
+    def _analyse_text(self, text: str) -> Doc:
+        return self.nlp(text) if self.trained else self.nlp.tokenizer(text)
 
     def token_rows(self, texts: Sequence[str]) -> list[np.ndarray]:
         """The vocabulary rows of the non-space tokens of each of ``texts`` (offline

@@ -25,7 +25,7 @@ import re
 from typing import Any
 
 from .codebook import LoadedCodebook
-from .matchers import fold_token_pattern
+from .matchers import fold_token_pattern, spaced_token_pattern, trim_spaces
 from .model import CodedSegment, Document, Match
 from .pipeline import Pipeline, fold
 from .segment import segment_document
@@ -54,7 +54,7 @@ class ReferenceCoder:
             elif spec.kind == "regex":
                 self.regexes.append((i, re.compile(spec.value, re.IGNORECASE)))
             elif spec.kind == "tokens":
-                self.tokens.add(str(i), [[fold_token_pattern(t) for t in spec.value]])
+                self.tokens.add(str(i), [spaced_token_pattern([fold_token_pattern(t) for t in spec.value])])
             else:
                 words = self._words(self.pipeline.nlp.tokenizer(spec.value))
                 self.phrases[spec.kind].add(str(i), [words])
@@ -138,10 +138,10 @@ class ReferenceCoder:
                 i = int(self.pipeline.nlp.vocab.strings[key])
                 if all(words[x + n].text[:1].isupper() for n in self.capitals.get(i, ())):
                     hits.append((i, starts[x], ends[y - 1]))
-        for key, x, y in self.tokens(doc[da:db]):
-            first, last = doc[da + x], doc[da + y - 1]
-            hits.append((int(self.pipeline.nlp.vocab.strings[key]), first.idx + offset,
-                         last.idx + len(last.text) + offset))
+        for key, x, y in self.tokens(doc[da:db]):  # a joined word ends in the file, not in the Doc
+            x, y = trim_spaces(da + x, da + y, lambda i: doc[i].is_space)
+            if x < y:
+                hits.append((int(self.pipeline.nlp.vocab.strings[key]), doc[x].idx + offset, int(tok.doc_ends[y - 1])))
         hits += [h for h in regex_hits if lo <= h[1] and h[2] <= hi]
         return sorted(set(hits))
 

@@ -388,7 +388,7 @@ def segment_document(doc: Document, pipeline: Pipeline, abbreviations: Sequence[
     abbrevs = frozenset(abbreviations)
     blocks = find_blocks(text, doc.body_start, markdown=markdown, masked=masked_body,
                          transcript=fold(doc.kind) in TRANSCRIPT_KINDS, abbreviations=abbrevs)
-    tokens = pipeline.tokenize(masked_body, doc.body_start)
+    tokens = pipeline.tokenize(masked_body, doc.body_start, source=text[doc.body_start:])
     flag_array = pipeline.lexicon.array("flags")[tokens.rows]
     # Tokens that may end a sentence; Python lists, as the sentence rules look at tokens one by one.
     breaks = (flag_array & (TERMINAL | DOTTED | SUPER)).nonzero()[0].tolist()

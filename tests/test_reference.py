@@ -96,6 +96,7 @@ TEXTS = [
     "---\ncases: [mexico]\n---\n# Credit in León\n\nThe crédit union lent capital.\n\n- a *working* capital loan\n",
     "us and US; Mexico's capital; no design here, only designs.",
     "The chihuahua of Chihuahua, CHIHUAHUA state, and torreón (Torreon) near united states took a loan.",
+    "Short of working capi-\ntal, they bor-\nrowed some money from the de-\nsign fund.\n",  # line-end hyphens
 ]
 
 
