@@ -227,7 +227,7 @@ class CodingKey:
 
     codebook_sha256: str
     qualcode_version: str
-    pipeline: str  # "blank-en spacy=3.8.2 lookups=1.0.5" or the named model and its version
+    pipeline: str  # "blank-en spacy=3.8.2 lookups=1.0.5 coding=2" or the named model and its version
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +285,16 @@ def dist_version(dist: str) -> str:
         return "absent"
 
 
+# Raised whenever a change to segmentation or matching changes some coding, so that a store
+# coded before it is not taken as current (qualcode's own version has stayed 0.1.0).
+# 2: line-end hyphens joined, token patterns across whitespace tokens.
+CODING_REVISION = 2
+
+
 def pipeline_id(model: str | None) -> str:
-    """The pipeline a coding was made with, and the versions its lemmas come from."""
-    base = f"spacy={dist_version('spacy')} lookups={dist_version('spacy-lookups-data')}"
+    """The pipeline a coding was made with, the versions its lemmas come from and the
+    coding revision (:data:`CODING_REVISION`)."""
+    base = f"spacy={dist_version('spacy')} lookups={dist_version('spacy-lookups-data')} coding={CODING_REVISION}"
     if not model:
         return f"blank-en {base}"
     return f"{model}={dist_version(model.replace('_', '-'))} {base}"

@@ -94,6 +94,23 @@ def test_store_unchanged_rerun_recodes_nothing(project):
     assert (project / "one.jsonl").read_bytes() == (project / "two.jsonl").read_bytes()
 
 
+def test_store_coded_by_an_earlier_coding_revision_is_recoded(project):
+    """A store coded before a change to segmentation or matching (CODING_REVISION) is not
+    current: qualcode's version alone would not tell."""
+    import sqlite3
+
+    assert run_cli("code", "-o", "one.jsonl", cwd=project).returncode == 0
+    db = sqlite3.connect(project / ".qualcode" / "project.sqlite")
+    with db:
+        for table in ("runs", "coded_documents"):
+            db.execute(f"UPDATE {table} SET pipeline = replace(pipeline, ' coding=', ' coding=old')")
+    db.close()
+    out = run_cli("code", "-o", "two.jsonl", cwd=project)
+    assert "recoded 3 of 3 documents (0 unchanged)" in out.stderr
+    assert (project / "one.jsonl").read_bytes() == (project / "two.jsonl").read_bytes()
+    assert "recoded 0 of 3" in run_cli("code", "-o", "two.jsonl", cwd=project).stderr
+
+
 def test_store_lives_beside_the_codebook_and_is_ignored_by_git(project):
     assert run_cli("code", "-o", "-", cwd=project).returncode == 0
     store = project / ".qualcode" / "project.sqlite"
