@@ -1,9 +1,9 @@
 """Words hyphenated across a line break, as text extracted from PDF or typeset reports has
 them ("the develop-\\nment bank"): read as the one word they are, so that codebook terms match.
 
-A line-end hyphen between letters is joined only when the joined word is an English word
-(a lemma of spaCy's lemma index or a form of its lemma lookup table): ``coopera-tive`` is read as ``cooperative`` and
-``book-keeping`` as ``bookkeeping``, while ``well-known`` and ``self-financing`` stay
+A line-end hyphen between letters is joined only when the joined word is an English word (a
+lemma of spaCy's lemma index or a form of its lemma lookup table): ``coopera-tive`` is read
+as ``cooperative`` and ``book-keeping`` as ``bookkeeping``, while ``well-known`` and ``self-financing`` stay
 hyphenated compounds. Offsets never move: the tokeniser reads a copy of the masked text in
 which each joined word is written out whole at its first part's start, padded with spaces to
 its original length, and the joined word's token ends where its second part ends in the file,
@@ -49,8 +49,9 @@ def line_end_joins(masked: str, source: str, known: Callable[[str], bool]) -> li
         while first > 0 and masked[first - 1].isalpha():
             first -= 1
         after = _WORD_AFTER.match(masked, hyphen + 1)
-        if (after is None or not after.group(1)[0].islower() or "\n" in source[m.end():after.start(1)]
-                or "\r" in source[m.end():after.start(1)] or (joins and first < joins[-1].end)):
+        gap = source[m.end():after.start(1)] if after else ""
+        if after is None or not after.group(1)[0].islower() or "\n" in gap or "\r" in gap or (
+                joins and first < joins[-1].end):
             continue  # no lower-case word on the next line, or a word hyphenated over three lines
         word = masked[first:hyphen] + after.group(1)
         if known(word.lower()):

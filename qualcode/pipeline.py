@@ -245,7 +245,8 @@ class Pipeline:
         offsets are counted from ``offset``. With ``source`` (the text before masking),
         words hyphenated across a line break are read whole (see :mod:`qualcode.hyphenation`)."""
         joins = line_end_joins(text, source, self.lexicon.is_english) if source and "-" in source else []
-        doc: Doc = self._analyse_text(joined_text(text, joins) if joins else text)
+        read = joined_text(text, joins) if joins else text
+        doc: Doc = self.nlp(read) if self.trained else self.nlp.tokenizer(read)
         lex = self.lexicon
         if not len(doc):
             empty = np.zeros(0, np.int64)
@@ -271,9 +272,6 @@ class Pipeline:
             lemmas = lex.array("lemma")[rows]
         return Tokens(starts=starts, ends=doc_ends[keep], rows=rows, lemmas=lemmas, doc=doc,
                       spacy_index=keep, doc_rows=doc_rows, doc_starts=doc_starts, doc_ends=doc_ends)
-
-    def _analyse_text(self, text: str) -> Doc:
-        return self.nlp(text) if self.trained else self.nlp.tokenizer(text)
 
     def token_rows(self, texts: Sequence[str]) -> list[np.ndarray]:
         """The vocabulary rows of the non-space tokens of each of ``texts`` (offline
