@@ -33,7 +33,7 @@ SUPER = 32  # a footnote mark: ¹ ²³
 ABBREV = 64  # a word that a full stop after it does not end: Vol, No, Mr, e.g, etc
 INITIAL = 128  # a single upper-case letter: the K of "Morgan K."
 DOTTED = 256  # a token ending in a full stop that is not only punctuation: U.S.
-FINAL_ABBREV = 512  # an abbreviation that may end a sentence: etc
+FINAL_ABBREV = 512  # an abbreviation that may end a sentence: etc, p.m, Ltd
 NUMBER_ABBREV = 1024  # an abbreviation that is followed by a number: Vol, No, pp
 SPACE = 2048  # only whitespace: spaCy's IS_SPACE
 
@@ -49,7 +49,9 @@ ABBREVIATIONS = frozenset(
     "cd edo col av sta gral".split()
 )
 NUMBER_ABBREVIATIONS = frozenset("vol vols no nos pp pag p fig figs ch sec art".split())
-FINAL_ABBREVIATIONS = frozenset("etc al".split())
+# Abbreviations a sentence often ends on ("Back by 4 p.m. In the evening", "sold to Acme Ltd.
+# The firm"): a full stop after one ends a sentence before a capitalised stop word.
+FINAL_ABBREVIATIONS = frozenset("etc al a.m p.m ltd inc corp co".split())
 _TERMINAL = re.compile(r"^[.!?…]+$")
 _CLOSERS = frozenset(")]}”’\"'»")
 _OPENERS = frozenset("([{“‘\"'«¿¡")

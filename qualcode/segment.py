@@ -73,10 +73,11 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CLOSERS = ")]}”’\"'»"
 _CONTINUES = tuple(",;:(&/–—-")  # a line ending so goes on in the next line
 TRANSCRIPT_KINDS = frozenset({"transcript", "interview"})
-# What ``mask`` blanks: HTML tags, single markup characters and line breaks, and heading,
+# What ``mask`` blanks: HTML tags, footnote references, single markup characters and line breaks, and heading,
 # list and quote markers at the start of a line (after a line break) unless the line starts with
 # one of the single characters, which are blanked alone then.
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>")
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")  # an inline footnote reference, [^2] (not its note's label)
 _MARKUP_CHARS = "*_`|\\\r\n\t"
 _LINE_MARKER = re.compile(rf"(?:\r\n?|\n)(?![*_`|\\\r\n\t])(?:[ \t]{{0,3}}#{{1,6}}[ \t]|[ \t]*(?:{_MARKER})[ \t]"
                           r"|(?:[ \t]{0,3}>)+[ \t]?)")  # ... and e-mail and Markdown quote marks ("> ")
@@ -105,6 +106,8 @@ def mask(text: str) -> str:
     text = _LINE_MARKER.sub(_blank, "\n" + text)[1:]  # a leading line break makes the first line one too
     if "<" in text:
         text = _TAG.sub(_blank, text)
+    if "[^" in text:  # "in its name.[^2] Members": the reference would glue the two sentences
+        text = _FOOTNOTE_REF.sub(_blank, text)
     for c in _MARKUP_CHARS:
         if c in text:
             text = text.replace(c, " ")

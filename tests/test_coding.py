@@ -82,6 +82,7 @@ def _code(book, text, doc_id="d.md"):
     ("They decided to design a program.", [], []),
     ("It was designed to fail, but the design was good.", ["design"], ["design"]),
     ("Nothing relevant here.", [], []),
+    ("They took a loan.[^1] It helped.\n\n[^1]: From 2020.\n", ["finance"], ["loan"]),  # word before a footnote reference
 ])
 def test_coding_patterns(book, text, codes, matched):
     segs = _code(book, text)

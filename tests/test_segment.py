@@ -89,6 +89,14 @@ def test_segment_citation_stays_whole(paper_texts, citation):
     ("¹ A footnote. With two sentences.\n² Smith J. A Title. Journal Vol. 3. 1999.",
      ["¹ A footnote.", "With two sentences.", "² Smith J. A Title. Journal Vol. 3. 1999."]),
     ("Line one\r\nline two.\r\n\r\nNext.\r\n", ["Line one\r\nline two.", "Next."]),
+    # a sentence ending on a.m./p.m./Ltd. before a capitalised stop word; not before a name
+    ("Back by 4 p.m. In the evening, rain.", ["Back by 4 p.m.", "In the evening, rain."]),
+    ("Left at 9 a.m. Monday was hot. Sold to Acme Ltd. The firm paid.",
+     ["Left at 9 a.m. Monday was hot.", "Sold to Acme Ltd.", "The firm paid."]),
+    # an inline footnote reference after the full stop does not glue two sentences together
+    ("Not in its name.[^2] Members lend pumps.\n\n[^2]: A note.\n",
+     ["Not in its name.", "Members lend pumps.", "[^2]: A note."]),
+    ("See [^a] below. It rose.", ["See [^a] below.", "It rose."]),
 ])
 def test_segment_rules(pipeline, text, expected):
     assert _texts(make_doc(text), pipeline) == expected
