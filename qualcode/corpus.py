@@ -23,7 +23,7 @@ from .inputs import MiB, decode_utf8, display_path, read_regular_file
 from .frontmatter import parse_front_matter
 from .model import Document
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md", ".srt", ".vtt")  # .srt/.vtt: subtitle files (recorded meetings, transcription services)
 MAX_DOCUMENT_BYTES = 64 * MiB
 _LONE_CR = re.compile(r"\r(?!\n)")
 _SURROGATE = re.compile("[\udc80-\udcff]")  # how os.fsdecode keeps bytes that are not UTF-8
@@ -67,7 +67,7 @@ def load_corpus(root: str | Path, *, skip_unreadable: bool = False,
     else:
         paths = [(root, root.name)]
     if not paths and not problems:
-        raise CorpusError(Problem(display_path(root), f"the corpus is empty: no {' or '.join(SUFFIXES)} files in it"))
+        raise CorpusError(Problem(display_path(root), f"the corpus is empty: no {', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]} files in it"))
     docs: list[Document] = []
     for path, doc_id in paths:
         try:

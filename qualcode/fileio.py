@@ -35,7 +35,7 @@ from .errors import Problem, QualcodeError
 PathLike = str | os.PathLike[str]
 TEMP_NAME = re.compile(r"\.(?P<name>.+)\.qualcode-(?P<pid>[0-9]+)-[A-Za-z0-9_]+\.tmp")
 CAUGHT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-CORPUS_SUFFIXES = (".txt", ".md")  # what qualcode.corpus reads (kept here so writing never imports it)
+CORPUS_SUFFIXES = (".txt", ".md", ".srt", ".vtt")  # what qualcode.corpus reads (kept here so writing never imports it)
 
 
 class Terminated(SystemExit):

@@ -78,6 +78,9 @@ TRANSCRIPT_KINDS = frozenset({"transcript", "interview"})
 # one of the single characters, which are blanked alone then.
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>")
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")  # an inline footnote reference, [^2] (not its note's label)
+# A subtitle cue's timing line (SRT "00:01:02,300 --> 00:01:06,900", WebVTT "01:02.300 --> ...").
+_CUE_TIMING = re.compile(r"^[ \t]*(?:\d+:)?\d{1,2}:\d{2}[,.]\d{3}[ \t]+-->[ \t]+(?:\d+:)?\d{1,2}:\d{2}[,.]\d{3}(?:[ \t].*)?$")
+MIN_CUES = 2  # timing lines that make a document a subtitle file
 _MARKUP_CHARS = "*_`|\\\r\n\t"
 _LINE_MARKER = re.compile(rf"(?:\r\n?|\n)(?![*_`|\\\r\n\t])(?:[ \t]{{0,3}}#{{1,6}}[ \t]|[ \t]*(?:{_MARKER})[ \t]"
                           r"|(?:[ \t]{0,3}>)+[ \t]?)")  # ... and e-mail and Markdown quote marks ("> ")
@@ -101,8 +104,40 @@ class Block:
     breaks: tuple[int, ...] = ()
 
 
+def subtitle_lines(text: str, start: int = 0) -> list[tuple[int, int]] | None:
+    """In a subtitle file (SRT or WebVTT: :data:`MIN_CUES` timing lines or more), the lines
+    of ``text[start:]`` that are not subtitle text: the ``WEBVTT`` header, ``NOTE``, ``STYLE``
+    and ``REGION`` blocks, and each cue's number or identifier and timing line; else None."""
+    if "-->" not in text:
+        return None
+    lines = _line_spans(text, start)
+    timing = [i for i, (a, b) in enumerate(lines) if "-->" in text[a:b] and _CUE_TIMING.match(text[a:b])]
+    if len(timing) < MIN_CUES:
+        return None
+    skip = set(timing)
+    for i in timing:  # the cue identifier: the line just above, after a blank line or at the top
+        if i > 0 and text[slice(*lines[i - 1])].strip() and (i == 1 or not text[slice(*lines[i - 2])].strip()):
+            skip.add(i - 1)
+    block = False  # inside a header, NOTE, STYLE or REGION block (until a blank line)
+    for i, (a, b) in enumerate(lines):
+        line = text[a:b].strip()
+        if not line:
+            block = False
+        elif block or (i == 0 or not text[slice(*lines[i - 1])].strip()) and re.match(r"(?:WEBVTT|NOTE|STYLE|REGION)\b", line):
+            block = True
+            skip.add(i)
+    return [lines[i] for i in sorted(skip)]
+
+
 def mask(text: str) -> str:
-    """``text`` with markup, list markers and line breaks replaced by spaces (same length)."""
+    """``text`` with markup, list markers and line breaks replaced by spaces (same length),
+    and in a subtitle file its cue numbers and timing lines."""
+    if (cues := subtitle_lines(text)) is not None:
+        pieces, at = [], 0
+        for a, b in cues:
+            pieces += [text[at:a], " " * (b - a)]
+            at = b
+        text = "".join(pieces) + text[at:]
     text = _LINE_MARKER.sub(_blank, "\n" + text)[1:]  # a leading line break makes the first line one too
     if "<" in text:
         text = _TAG.sub(_blank, text)
@@ -134,6 +169,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
     width = _wrap_width(text, lines)
     speakers: frozenset[str] | None = None  # found at the first line that looks like a turn
     speaker: str | None = None
+    cues = subtitle_lines(text, start)
 
     def add(kind: str, a: int, b: int, level: int = 0, breaks: tuple[int, ...] = ()) -> None:
         """Add a block without the markup and blanks at its edges, if anything is left."""
@@ -148,6 +184,10 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
         for block in _paragraph_blocks(text, para, para_kind, not markdown and speaker is None, abbreviations, width):
             add(*block)
 
+    if cues is not None:
+        for a, b in _subtitle_blocks(text, lines, cues, abbreviations):
+            add("paragraph", a, b)
+        return blocks
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
     para_kind = "paragraph"
     for line_start, line_end in lines:
@@ -200,6 +240,34 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
                 speaker = None
     if para:
         flush()
+    return blocks
+
+
+def _subtitle_blocks(text: str, lines: list[tuple[int, int]], cues: list[tuple[int, int]],
+                     abbreviations: frozenset[str]) -> list[tuple[int, int]]:
+    """The blocks (start, end) of a subtitle file: its cues' text, a cue joined to the next
+    until one ends a sentence (a sentence runs on across cues; the cue numbers and timing
+    lines between are blanked by :func:`mask`). Captions without punctuation (fewer than
+    half the cues with a ``.``, ``?`` or ``!``) give a block per cue instead."""
+    meta = set(cues)
+    groups: list[list[tuple[int, int]]] = [[]]
+    for span in lines:
+        if span in meta:
+            if groups[-1]:
+                groups.append([])
+        elif text[span[0]:span[1]].strip():
+            groups[-1].append(span)
+    groups = [g for g in groups if g]
+    punctuated = 2 * sum(any(c in text[g[0][0]:g[-1][1]] for c in ".?!") for g in groups) >= len(groups)
+    blocks: list[tuple[int, int]] = []
+    first = None
+    for g in groups:
+        first = g[0][0] if first is None else first
+        if not punctuated or _ends_sentence(text[g[-1][0]:g[-1][1]].rstrip(), abbreviations):
+            blocks.append((first, g[-1][1]))
+            first = None
+    if first is not None:
+        blocks.append((first, groups[-1][-1][1]))
     return blocks
 
 

@@ -288,7 +288,8 @@ def dist_version(dist: str) -> str:
 # Raised whenever a change to segmentation or matching changes some coding, so that a store
 # coded before it is not taken as current (qualcode's own version has stayed 0.1.0).
 # 2: line-end hyphens joined, token patterns across whitespace tokens.
-# 3: a sentence may end on a.m./p.m./Ltd. before The, In ...; inline footnote references blanked.
+# 3: a sentence may end on a.m./p.m./Ltd. before The, In ...; inline footnote references blanked;
+#    subtitle files: cue lines blanked, sentences across cues.
 CODING_REVISION = 3
 
 

@@ -54,7 +54,10 @@ def test_corpus_ids_are_relative_posix_paths(tmp_path):
     (tmp_path / "a" / "b" / "x.md").write_text("X.")
     (tmp_path / "y.txt").write_text("Y.")
     (tmp_path / "ignored.pdf").write_bytes(b"%PDF")
-    assert [d.id for d in load_corpus(tmp_path)] == ["a/b/x.md", "y.txt"]
+    (tmp_path / "meeting.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello.\n")
+    (tmp_path / "call.VTT").write_text("WEBVTT\n\n00:01.000 --> 00:02.000\nHi.\n")
+    (tmp_path / "ignored.csv").write_text("a,b\n")
+    assert [d.id for d in load_corpus(tmp_path)] == ["a/b/x.md", "call.VTT", "meeting.srt", "y.txt"]
 
 
 def test_corpus_reports_every_bad_file_at_once(tmp_path):

@@ -183,6 +183,41 @@ def test_segment_turns_of_chat_exports_and_transcription_services(pipeline, text
     assert [(s.speaker, doc.text[s.start:s.end]) for s in segment_document(doc, pipeline).segments] == expected
 
 
+SRT = ("1\n00:00:01,000 --> 00:00:04,200\nGood evening, thank you\nfor coming.\n\n"
+       "2\n00:00:04,300 --> 00:00:08,900\nWe must decide about the loan\nfrom the savings group, because the\n\n"
+       "3\n00:00:09,000 --> 00:00:12,500\ntreasurer says the box is empty. Who keeps the key?\n")
+VTT = ("WEBVTT\nKind: captions\n\nNOTE recorded at the co-op\nby Ana\n\nintro\n00:01.000 --> 00:04.200 align:start\n"
+       "we started saving in march\nbecause the bank said no\n\n00:04.300 --> 00:08.900\nthe chairman keeps the book\n")
+
+
+@pytest.mark.parametrize("text, doc_id, expected", [
+    # a sentence runs on across cues; cue numbers and timing lines are never a segment
+    (SRT, "meeting.srt", ["Good evening, thank you\nfor coming.",
+                          "We must decide about the loan\nfrom the savings group, because the\n\n3\n"
+                          "00:00:09,000 --> 00:00:12,500\ntreasurer says the box is empty.", "Who keeps the key?"]),
+    (SRT.replace("\n", "\r\n"), "meeting.txt", ["Good evening, thank you\r\nfor coming.",
+                                                "We must decide about the loan\r\nfrom the savings group, because the\r\n\r\n3\r\n"
+                                                "00:00:09,000 --> 00:00:12,500\r\ntreasurer says the box is empty.",
+                                                "Who keeps the key?"]),
+    # WebVTT: header, NOTE block and cue identifier blanked; captions without punctuation: a segment per cue
+    (VTT, "captions.vtt", ["we started saving in march\nbecause the bank said no", "the chairman keeps the book"]),
+    # one arrow is not a subtitle file
+    ("Prices 10:00,000 --> up.\nThen down.\n", "notes.txt", ["Prices 10:00,000 --> up.", "Then down."]),
+])
+def test_segment_subtitle_files(pipeline, text, doc_id, expected):
+    doc = make_doc(text, doc_id)
+    assert [doc.text[s.start:s.end] for s in segment_document(doc, pipeline).segments] == expected
+
+
+@pytest.mark.parametrize("text, codes", [(SRT, {"finance", "credit", "self-financing"})])
+def test_segment_subtitle_cue_lines_are_never_coded(text, codes, compiled):
+    from qualcode.coding import code_document
+
+    coded = code_document(make_doc(text, "meeting.srt"), compiled)
+    assert {c for s in coded for c in s.codes} == codes
+    assert all(not m.text[:1].isdigit() for s in coded for m in s.matches)
+
+
 @pytest.mark.parametrize("text, kinds", [
     ("# Title\n\nSome text. More.\n\n- item\n\n| x | y |\n\n¹ Note.", ["heading", "sentence", "sentence", "list_item",
                                                                  "table_row", "footnote"]),
