@@ -24,6 +24,7 @@ MATRICES = ("theme-theme", "theme-case", "theme-document", "claim-case", "claim-
 CLAIM_MATRICES = ("claim-case", "claim-theme")
 SOURCES = ("rule", "manual", "combined")  # qualcode.codings.SOURCES, without importing it
 DEFAULT_CODINGS = "codings"
+KEEP_RUNS = 5  # qualcode.store.KEEP_RUNS, without importing the store for --help (a test keeps them equal)
 EPILOG = "exit codes: 0 ok, 1 internal error, 2 bad input (file:line:col: what is wrong)"
 
 
@@ -292,6 +293,9 @@ def _store_options(p: argparse.ArgumentParser) -> None:
                    help="the project store to update and reuse unchanged codings from (default: "
                         ".qualcode/project.sqlite beside the codebook)")
     p.add_argument("--no-store", action="store_true", help="code everything and leave the project store alone")
+    p.add_argument("--keep-runs", type=int, default=None, metavar="N",
+                   help="keep the codings of the last N runs in the store, for 'qualcode diff' "
+                        f"(default: {KEEP_RUNS}; older runs keep only their record)")
 
 
 def _retrieval_inputs(p: argparse.ArgumentParser) -> None:
@@ -868,6 +872,11 @@ def _current(args: argparse.Namespace) -> Any:
 def _code(args: argparse.Namespace, func: Callable[..., Any], **options: Any) -> Any:
     if args.jobs < 1:
         raise QualcodeError(f"--jobs must be 1 or more, not {args.jobs}")
+    keep = getattr(args, "keep_runs", None)
+    if keep is not None:
+        if keep < 1:
+            raise QualcodeError(f"--keep-runs must be 1 or more, not {keep}")
+        options["keep_runs"] = keep
     return func(args.corpus, args.codebook, jobs=args.jobs, model=args.model, progress=_progress(args),
                 codings=_codings_dir(args), source=args.source or "combined",
                 skip_unreadable=args.skip_unreadable, store=_store_path(args), **options)

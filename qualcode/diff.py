@@ -82,6 +82,12 @@ def diff_runs(store: Store, run_a: int | None = None, run_b: int | None = None) 
         run_b = runs[-1] if runs else None
     a, b = _resolve(runs, run_a, store), _resolve(runs, run_b, store)
     docs_a, docs_b = store.run_documents(a), store.run_documents(b)
+    kept = [r for r, in store.conn.execute("SELECT DISTINCT run_id FROM run_documents ORDER BY run_id")]
+    for run, docs in ((a, docs_a), (b, docs_b)):
+        if not docs and run not in kept:
+            raise QualcodeError(Problem(str(store.path), f"run {run}'s codings are no longer in the store: it keeps "
+                                                         f"those of the last runs only (--keep-runs of 'qualcode code' "
+                                                         f"and 'run'); runs {', '.join(map(str, kept))} can be compared"))
     changed_docs = sorted(d for d in set(docs_a) | set(docs_b) if docs_a.get(d) != docs_b.get(d))
     changes: list[Change] = []
     for doc in changed_docs:

@@ -211,7 +211,8 @@ class CodingResult:
 def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.yaml", *, jobs: int = 1,
                  model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
                  source: str = "combined", explain: bool = False, skip_unreadable: bool = False,
-                 store: str | Path | None = None, inputs: Inputs | None = None) -> CodingResult:
+                 store: str | Path | None = None, inputs: Inputs | None = None,
+                 keep_runs: int | None = None) -> CodingResult:
     """Load the corpus and the codebook (and the manual codings in the folder ``codings``),
     then code every document.
 
@@ -224,7 +225,8 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
     coded by the codebook; the others come from the store, identical to coding them again;
     the run is recorded there. ``inputs`` are the inputs already read by :func:`load_inputs`
     (with the same ``codings`` and front matter), so that a caller that checked them first
-    does not read them twice.
+    does not read them twice. ``keep_runs``: the store keeps the codings of that many runs
+    (default ``qualcode.store.KEEP_RUNS``; ``qualcode diff`` compares two of them).
     """
     from .coding import CompiledCodebook, code_corpus
     from .codings import SOURCES
@@ -266,7 +268,8 @@ def code_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook
             with db:
                 inc = code_incrementally(db, documents, str(codebook), loaded, model=model, corpus=str(corpus),
                                          settings={"model": model, "codings": coder_files_sha256(codings)}, code=code,
-                                         coders=manual, front_matter=front_matter)
+                                         coders=manual, front_matter=front_matter,
+                                         **({} if keep_runs is None else {"keep_runs": keep_runs}))
             result.segments, result.store, result.recoded = inc.segments, Path(store), inc.recoded
             result.unchanged, result.codebook_changed, result.run_id = inc.unchanged, inc.codebook_changed, inc.run_id
             known_rules = inc.rule_codings
@@ -350,7 +353,7 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
                 model: str | None = None, progress: Progress | None = None, codings: str | Path | None = None,
                 source: str = "combined", skip_unreadable: bool = False,
                 store: str | Path | None = None, claims: str | Path | None = None,
-                claims_required: bool = False) -> RunReport:
+                claims_required: bool = False, keep_runs: int | None = None) -> RunReport:
     """The main job: code the corpus (with the manual codings in ``codings``, as ``source``
     says: see :func:`code_project`; incrementally with a ``store``), then write the coding,
     the graph in every format (and its picture when matplotlib, the ``plot`` extra, is
@@ -387,7 +390,7 @@ def run_project(corpus: str | Path = "corpus", codebook: str | Path = "codebook.
                                     store=store)
         result = code_project(corpus, codebook, jobs=jobs, model=model, progress=progress, codings=codings,
                               source=source, skip_unreadable=skip_unreadable, store=store,
-                              inputs=checked[0] if checked else None)
+                              inputs=checked[0] if checked else None, keep_runs=keep_runs)
         study = study_claims(result, claims, loaded=checked[1] if checked else None) if claims is not None else None
     if study is not None and store is not None and not skip_unreadable:  # so that claims and trace answer at once
         from .claims_cache import keep_study

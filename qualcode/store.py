@@ -291,6 +291,7 @@ def dist_version(dist: str) -> str:
 # 3: a sentence may end on a.m./p.m./Ltd. before The, In ...; inline footnote references blanked;
 #    subtitle files: cue lines blanked, sentences across cues.
 CODING_REVISION = 3
+KEEP_RUNS = 5  # runs whose codings a store keeps (for ``qualcode diff``); see Store.prune
 
 
 def pipeline_id(model: str | None) -> str:
@@ -430,11 +431,12 @@ class Store:
     def record_run(self, *, started: str, documents: Sequence[Document], coded: dict[str, list[CodedSegment]],
                    reused: dict[str, int], key: CodingKey, codebook: Codebook, codebook_path: str, corpus: str,
                    settings: dict[str, Any], coders: Sequence[Coding] = (), front_matter: Any = None,
-                   rule_codings_out: dict[str, list[Coding]] | None = None) -> int:
+                   rule_codings_out: dict[str, list[Coding]] | None = None, keep_runs: int | None = KEEP_RUNS) -> int:
         """Write one run in one transaction: the newly coded documents (``coded``), which
         stored coding every other document reused, the coders' codings read in this run
         (``coders``: manual and imported, stored with this run and no coded document), and
-        the documents' current state. The rule codings stored for each coded document are
+        the documents' current state; then drop the codings of runs before the last
+        ``keep_runs`` (see :meth:`prune`; None keeps every run's). The rule codings stored for each coded document are
         put in ``rule_codings_out`` (by document id) when given, for the caller to reuse."""
         db = self.conn
         with self.transaction():
@@ -476,8 +478,36 @@ class Store:
             db.execute("DELETE FROM cases")
             db.executemany("INSERT INTO cases VALUES (?, ?, ?, ?, ?)",
                            [(c.id, n, c.name, c.kind, c.parent) for n, c in enumerate(codebook.cases.values())])
+            if keep_runs is not None:
+                self.prune(keep_runs)
             db.execute("UPDATE runs SET finished = ? WHERE id = ?", (_now(), run_id))
         return run_id
+
+    def prune(self, keep: int) -> int:
+        """Drop what only runs before the last ``keep`` use: their document lists, their
+        coders' codings and every coded document (segments, codings, case mentions) no kept
+        run uses. Their rows in ``runs`` stay, as the history of what was run. Without it a
+        store grows by a full copy of the coding at every codebook edit; SQLite reuses the
+        freed pages, so the file stops growing. Returns the coded documents dropped."""
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, not {keep!r}")
+        db = self.conn
+        row = db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (keep - 1,)).fetchone()
+        if row is None:
+            return 0
+        cutoff = row[0]
+        db.execute("DELETE FROM codings WHERE coded_id IS NULL AND run_id < ?", (cutoff,))
+        db.execute("DELETE FROM run_documents WHERE run_id < ?", (cutoff,))
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS unused (id INTEGER PRIMARY KEY)")
+        db.execute("DELETE FROM unused")
+        db.execute("INSERT INTO unused SELECT id FROM coded_documents "
+                   "WHERE id NOT IN (SELECT coded_id FROM run_documents)")
+        dropped = db.execute("SELECT count(*) FROM unused").fetchone()[0]
+        if dropped:
+            for table in ("codings", "segments", "case_mentions"):
+                db.execute(f"DELETE FROM {table} WHERE coded_id IN (SELECT id FROM unused)")
+            db.execute("DELETE FROM coded_documents WHERE id IN (SELECT id FROM unused)")
+        return dropped
 
     def _insert_coding(self, coded_id: int, run_id: int, document: Document, segments: list[CodedSegment],
                        codebook: Codebook) -> list[Coding]:
@@ -679,7 +709,8 @@ class IncrementalResult:
 def code_incrementally(store: Store, documents: Sequence[Document], codebook_path: str, loaded: Any, *,
                        model: str | None, corpus: str, settings: dict[str, Any],
                        code: Callable[[Sequence[Document]], list[CodedSegment]],
-                       coders: Sequence[Coding] = (), front_matter: Any = None) -> IncrementalResult:
+                       coders: Sequence[Coding] = (), front_matter: Any = None,
+                       keep_runs: int | None = KEEP_RUNS) -> IncrementalResult:
     """Reuse the stored coding of every document whose text, codebook, qualcode version and
     pipeline are unchanged; ``code`` the others (in document order); record the run with
     the coders' codings (``coders``, manual and imported, read from their files this run:
@@ -705,7 +736,7 @@ def code_incrementally(store: Store, documents: Sequence[Document], codebook_pat
                                               key=key, codebook=loaded.codebook, codebook_path=codebook_path,
                                               corpus=corpus, settings=settings,
                                               coders=attach_segments(coders, out), front_matter=front_matter,
-                                              rule_codings_out=rules)
+                                              rule_codings_out=rules, keep_runs=keep_runs)
     except sqlite3.OperationalError as err:  # rolled back: the store keeps its previous state
         warnings.warn(f"{store.path}: cannot update the store ({err}); it keeps its previous runs, the coding "
                       f"and outputs are unaffected", StoreWarning, stacklevel=2)

@@ -378,3 +378,45 @@ def test_store_first_run_keeps_the_parsed_front_matter(project, tmp_path, monkey
     result = code_project(project / "corpus", project / "codebook.yaml", store=store)
     assert (result.recoded, result.unchanged) == (1, 2)
     assert [p.rsplit("/", 1)[-1] for p in parsed] == ["a.md"]
+
+
+@pytest.mark.parametrize("keep, edits", [(2, 5), (1, 3)])
+def test_store_keeps_the_codings_of_the_last_runs_only(project, keep, edits):
+    """Each codebook edit recodes everything; only the last ``keep`` runs' codings stay, so
+    the store stops growing, and the current run reads back as a full coding."""
+    from qualcode.diff import diff_runs
+    from qualcode.errors import QualcodeError
+    from qualcode.project import code_project
+    from qualcode.store import open_store
+
+    store, book = project / ".qualcode" / "project.sqlite", project / "codebook.yaml"
+    counts = []
+    for n in range(edits):
+        book.write_text(book.read_text().replace("[design", f"[design, word{n}"))
+        result = code_project(project / "corpus", book, store=store, keep_runs=keep)
+        db = sqlite3.connect(store)
+        counts.append([db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                       for t in ("runs", "coded_documents", "segments", "codings")])
+        kept = [r for r, in db.execute("SELECT DISTINCT run_id FROM run_documents ORDER BY run_id")]
+        db.close()
+        assert kept == list(range(max(1, n + 2 - keep), n + 2))
+    assert [c[0] for c in counts] == list(range(1, edits + 1))  # every run's record stays
+    assert counts[-1][1:] == counts[keep - 1][1:]  # the coding rows stopped growing
+    assert counts[-1][1] == 3 * keep
+    full = code_project(project / "corpus", book, store=None)
+    assert [(s.segment, s.codes, s.matches) for s in result.segments] == \
+        [(s.segment, s.codes, s.matches) for s in full.segments]
+    with open_store(store) as db:
+        with pytest.raises(QualcodeError, match="run 1's codings are no longer in the store"):
+            diff_runs(db, 1, edits)
+        if keep > 1:
+            assert diff_runs(db).run_b == edits
+
+
+def test_store_keep_runs_default_and_bad_value(project):
+    from qualcode import cli, store
+
+    assert cli.KEEP_RUNS == store.KEEP_RUNS
+    out = run_cli("code", "--keep-runs", "0", "-o", "x.jsonl", cwd=project)
+    assert out.returncode == 2 and "--keep-runs must be 1 or more, not 0" in out.stderr
+    assert not (project / "x.jsonl").exists()
