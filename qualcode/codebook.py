@@ -71,6 +71,7 @@ class LoadedCodebook:
     warnings: list[Problem] = field(default_factory=list)
     path: str = ""
     header: dict[str, Any] = field(default_factory=dict)  # version, title, description as written (the report shows them)
+    examples_at: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)  # code -> (line, col, key) per example
 
 
 def load_codebook(path: str | Path) -> LoadedCodebook:
@@ -107,6 +108,7 @@ class _Checker:
                          for p in problems]
         self.warnings: list[Problem] = []
         self.patterns: list[PatternSpec] = []
+        self.examples_at: dict[str, list[tuple[int, int, str]]] = {}
 
     def problem(self, path: tuple, message: str, *, warn: bool = False) -> None:
         line, col = self.doc.where(path)
@@ -145,7 +147,7 @@ class _Checker:
         self.alias_clashes()
         book = Codebook({c.id: c for c, _ in codes}, {c.id: c for c, _ in cases}, self.file)
         header = {k: root[k] for k in ("version", "title", "description") if isinstance(root.get(k), (str, int, float))}
-        return LoadedCodebook(book, self.patterns, self.warnings, self.file, header)
+        return LoadedCodebook(book, self.patterns, self.warnings, self.file, header, self.examples_at)
 
     # -- structure -------------------------------------------------------------------------
     def unknown_keys(self, mapping: dict, path: tuple, allowed: tuple[str, ...]) -> None:
@@ -242,7 +244,9 @@ class _Checker:
         if not found:
             self.problem(path, f"code {ident!r} has no patterns: it can only be applied as a parent of other codes",
                          warn=True)
-        examples = [s for s, _ in self.strings(entry.get("examples"), path + ("examples",), "examples")]
+        located = self.strings(entry.get("examples"), path + ("examples",), "examples")
+        examples = [s for s, _ in located]
+        self.examples_at[ident] = [(*self.doc.where(p), self._key(p)) for _, p in located]
         return Code(
             id=ident, label=self.text(entry, path, "label", required=True, default=ident), color=color.lower(),
             definition=self.text(entry, path, "definition"), when_to_use=self.text(entry, path, "when_to_use"),

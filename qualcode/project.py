@@ -6,7 +6,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
 
 from .codebook import LoadedCodebook, load_codebook
 from .corpus import load_corpus
@@ -114,6 +114,7 @@ def check_project(codebook: str | Path = "codebook.yaml", corpus: str | Path | N
             report.problems.extend(err.problems)
         else:
             report.warnings.extend(str(w) for w in stop_word_patterns(loaded))
+            report.warnings.extend(str(w) for w in uncoded_examples(loaded, compiled))
             if documents and not report.problems:
                 from .coding import code_corpus
 
@@ -148,6 +149,27 @@ def stop_word_patterns(loaded: LoadedCodebook) -> list[Problem]:
             what = "case name" if spec.for_case else "term"
             out.append(_spec_problem(spec, f"the {what} {spec.value!r} is a stop word: it matches nearly every "
                                            "segment; use a phrase or a token pattern"))
+    return out
+
+
+def uncoded_examples(loaded: LoadedCodebook, compiled: Any) -> list[Problem]:
+    """A code's ``examples`` that its own patterns do not code with it (each coded as a
+    document by itself, ancestors included): the codebook's test cases, so a researcher sees
+    where the patterns miss how the code is said."""
+    from .coding import code_document
+    from .corpus import parse_document
+
+    out = []
+    for code in loaded.codebook.codes.values():
+        for n, (example, (line, col, key)) in enumerate(zip(code.examples, loaded.examples_at.get(code.id, ())), 1):
+            doc = parse_document(example.encode("utf-8"), "example.txt")
+            coded = {c for s in code_document(doc, compiled) for c in s.codes} if doc is not None else set()
+            if code.id not in coded:
+                got = f" (it gets {', '.join(sorted(coded))})" if coded else ""
+                shown = example if len(example) <= 60 else example[:57] + "..."
+                out.append(Problem(loaded.path, f"example {n} of {code.id!r} ({shown!r}) is not coded {code.id!r} by "
+                                                f"the codebook's patterns{got}: add a term or token pattern for how "
+                                                f"it says it, or move it to another code", line, col, key))
     return out
 
 

@@ -123,3 +123,42 @@ def test_project_warnings_recorded_for_the_claims_cache_are_shown_as_without_it(
             warnings.warn("corpus/b.md: another", UserWarning)
     assert shown == ["corpus/a.md: the same problem", "corpus/b.md: another"]
     assert [str(k) for k in kept][-1] == "corpus/b.md: another"
+
+
+EXAMPLES = """\
+codes:
+  - id: finance
+    label: Finance
+    examples:
+      - "They took a loan from the bank."
+      - "Nobody wanted to pay the rent, which had gone up twice since the spring of last year."
+    patterns:
+      terms: [loan]
+  - id: credit
+    label: Credit
+    parent: finance
+    examples: ["The bank gave credit."]
+    patterns:
+      terms: [credit]
+  - id: trust
+    label: Trust
+    examples: ["He never counts the loan money."]
+    patterns:
+      terms: [trust]
+"""
+
+
+def test_project_check_warns_examples_the_patterns_do_not_code(tmp_path):
+    """A code's examples are its test cases: each is coded by itself, ancestors included."""
+    book = tmp_path / "codebook.yaml"
+    book.write_text(EXAMPLES)
+    report = check_project(book, None)
+    assert report.ok, report.problems
+    assert sorted(w for w in report.warnings if "example" in w) == [
+        f"{book}:17:16: codes.trust.examples[0]: example 1 of 'trust' ('He never counts the loan money.') is not "
+        "coded 'trust' by the codebook's patterns (it gets finance): add a term or token pattern for how it says "
+        "it, or move it to another code",
+        f"{book}:6:9: codes.finance.examples[1]: example 2 of 'finance' ('Nobody wanted to pay the rent, which had "
+        "gone up twice si...') is not coded 'finance' by the codebook's patterns: add a term or token pattern for "
+        "how it says it, or move it to another code",
+    ]
