@@ -46,7 +46,9 @@ _TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,
 _STAMP = (r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?[ \t]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
           r"(?:[ \t\u202f]*[AaPp]\.?[Mm]\.?)?")
 _TURN = re.compile(rf"^[ \t]*(?:[\[(]?{_STAMP}[\])]?[ \t]*[-–—]?[ \t]*)?(?:\*\*|__)?"
-                   r"([^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’()-]+){0,2}?)(?:\*\*|__)?[ \t]*:(?:\*\*|__)?(?:[ \t]+|$)")
+                   r"([^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’()-]+){0,2}?)(?:\*\*|__)?"
+                   r"(?:[ \t]*\([^()\r\n:]*,[^()\r\n:]*\))?"  # a description with a comma: "P1 (woman, 40s):"
+                   r"[ \t]*:(?:\*\*|__)?(?:[ \t]+|$)")
 # A speaker's label and a time alone on a line, the turn on the lines below (exports of
 # transcription services: "Speaker 1  0:03", "Ana (00:01:12):").
 _LABEL_LINE = re.compile(rf"^[ \t]*(?:\*\*|__)?([^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’-]+){{0,2}}?)[ \t]*"

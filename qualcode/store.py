@@ -289,7 +289,7 @@ def dist_version(dist: str) -> str:
 # coded before it is not taken as current (qualcode's own version has stayed 0.1.0).
 # 2: line-end hyphens joined, token patterns across whitespace tokens.
 # 3: a sentence may end on a.m./p.m./Ltd. before The, In ...; inline footnote references blanked;
-#    subtitle files: cue lines blanked, sentences across cues.
+#    subtitle files: cue lines blanked, sentences across cues; "P1 (woman, 40s):" labels.
 CODING_REVISION = 3
 KEEP_RUNS = 5  # runs whose codings a store keeps (for ``qualcode diff``); see Store.prune
 

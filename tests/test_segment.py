@@ -149,6 +149,9 @@ def test_segment_layouts_of_other_genres(pipeline, text, expected):
      "Juan: the bank said no\n", ["Rosa", "Juan", "Marta", "Juan"]),
     ("MODERATOR: How did you pay?\nP1: Savings.\nP2: The bank asked for titles.\nMODERATOR: And then?\n",
      ["MODERATOR", "P1", "P2", "MODERATOR"]),
+    # a description with a comma after the label: the speaker is the label
+    ("Facilitator: Who decides?\nP1 (woman, 40s): The chair.\nP2 (man, 30s): Yes.\nP1 (woman, 40s): Always.\n",
+     ["Facilitator", "P1", "P2", "P1"]),
     # no label heads two lines: header-like lines are not speakers
     ("Budget: 40,000 dollars\nDeadline: the end of May\n", [None, None]),
 ])
