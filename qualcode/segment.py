@@ -30,10 +30,11 @@ _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(?=\S)")
 # Bullets of word processors and PDFs besides Markdown's ``-*+``: a list pasted from them
 # would otherwise be one segment.
 BULLETS = "•◦‣⁃▪▫■□●○►▻➢➤✓✔–—·"
-# What starts a list item: bullets, "1." "1)" "a." "a)", numbered paragraphs "4.1" "1.2.3"
+# What starts a list item: bullets (and the "o" of word processors' second-level lists, before a
+# capital or a digit), "1." "1)" "a." "a)", numbered paragraphs "4.1" "1.2.3"
 # (before anything but a lower-case letter, so a wrapped line "3.5 million ..." is not one),
 # clauses "(a)" "(iv)" "(3)" "iv." and sections "§ 3".
-_MARKER = ("[-*+" + BULLETS + "]|" r"\d{1,3}[.)]|[a-zA-Z][.)]|\d{1,3}(?:\.\d{1,3})+\.?(?=[ \t]+[^\sa-zß-öø-ÿ])"
+_MARKER = ("[-*+" + BULLETS + "]|" r"o(?=[ \t]+[A-Z0-9“\"‘'(])|\d{1,3}[.)]|[a-zA-Z][.)]|\d{1,3}(?:\.\d{1,3})+\.?(?=[ \t]+[^\sa-zß-öø-ÿ])"
            r"|\((?:\d{1,3}|[a-zA-Z]|[ivx]{1,5}|[IVX]{1,5})\)|(?:[ivx]{1,5}|[IVX]{1,5})[.)]|§+[ \t]*\d+(?:\.\d+)*[.)]?")
 _LIST_ITEM = re.compile(rf"^[ \t]*(?:{_MARKER})[ \t]+(?=\S)")
 _FOOTNOTE = re.compile(rf"^[ \t]*(?:[{SUPERSCRIPTS}]+|\[\^[^\]\s]+\]:)[ \t]*(?=\S)")

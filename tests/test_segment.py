@@ -97,6 +97,8 @@ def test_segment_citation_stays_whole(paper_texts, citation):
     ("Not in its name.[^2] Members lend pumps.\n\n[^2]: A note.\n",
      ["Not in its name.", "Members lend pumps.", "[^2]: A note."]),
     ("See [^a] below. It rose.", ["See [^a] below.", "It rose."]),
+    # word processors' second-level bullets: an "o" before a capital or a digit
+    ("Results:\n\n  o Loans were approved.\n  o 44 members save.\n", ["Results:", "Loans were approved.", "44 members save."]),
 ])
 def test_segment_rules(pipeline, text, expected):
     assert _texts(make_doc(text), pipeline) == expected
