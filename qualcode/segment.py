@@ -23,13 +23,14 @@ from typing import Sequence
 import numpy as np
 
 from .model import Document, Segment, fast_constructor
-from .pipeline import (ABBREV, ABBREVIATIONS, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV, OPENER,
+from .pipeline import (ABBREV, ABBREVIATIONS, CLOSER, DOTTED, FINAL_ABBREV, INITIAL, NUMBER_ABBREV,
+                       NUMBER_ABBREVIATIONS, OPENER,
                        STOP_TITLE, SUPER, SUPERSCRIPTS, TERMINAL, UPPER, Pipeline, Tokens, fold)
 
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(?=\S)")
 # Bullets of word processors and PDFs besides Markdown's ``-*+``: a list pasted from them
 # would otherwise be one segment.
-BULLETS = "•◦‣⁃▪▫■□●○►▻➢➤✓✔–—·"
+BULLETS = "•◦‣⁃▪▫■□●○►▻➢➤✓✔–—·\uf0b7\uf0a7\uf0a8\uf076\uf0d8\uf0fc"  # (U+F0xx: Symbol and Wingdings fonts' bullets)
 # What starts a list item: bullets (and the "o" of word processors' second-level lists, before a
 # capital or a digit), "1." "1)" "a." "a)", numbered paragraphs "4.1" "1.2.3"
 # (before anything but a lower-case letter, so a wrapped line "3.5 million ..." is not one),
@@ -48,7 +49,10 @@ _STAMP = (r"(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?[ \t]+)?\d{1,2}:\d{2}(?::\d{2})?
           r"(?:[ \t\u202f]*[AaPp]\.?[Mm]\.?)?")
 _TURN = re.compile(rf"^[ \t]*(?:[\[(]?{_STAMP}[\])]?[ \t]*[-–—]?[ \t]*)?(?:\*\*|__)?"
                    r"([^\W\d_][\w.'’-]*(?:[ \t]+[\w.'’()-]+){0,2}?)(?:\*\*|__)?"
-                   r"(?:[ \t]*\([^()\r\n:]*,[^()\r\n:]*\))?"  # a description with a comma: "P1 (woman, 40s):"
+                   # a description: "P1 (woman, 40s):", "P2 [man, 50s]:", "Ana (translated from Spanish):",
+                   # "P3, woman, 30s:" (a short name in parentheses stays in the label: "Owner (Juan)")
+                   r"(?:[ \t]*\((?=[^()\r\n]*(?:,|\d|\S[ \t]+\S+[ \t]+\S))[^()\r\n]*\)|[ \t]*\[[^\[\]\r\n]*\]"
+                   r"|(?<=\d)(?:,[ \t]*[^,:\r\n]{1,24}){1,3})?"
                    r"[ \t]*:(?:\*\*|__)?(?:[ \t]+|$)")
 # A speaker's label and a time alone on a line, the turn on the lines below (exports of
 # transcription services: "Speaker 1  0:03", "Ana (00:01:12):").
@@ -83,7 +87,10 @@ _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*>")
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]+\](?!:)")  # an inline footnote reference, [^2] (not its note's label)
 # A subtitle cue's timing line (SRT "00:01:02,300 --> 00:01:06,900", WebVTT "01:02.300 --> ...").
 _CUE_TIMING = re.compile(r"^[ \t]*(?:\d+:)?\d{1,2}:\d{2}[,.]\d{3}[ \t]+-->[ \t]+(?:\d+:)?\d{1,2}:\d{2}[,.]\d{3}(?:[ \t].*)?$")
-MIN_CUES = 2  # timing lines that make a document a subtitle file
+# WebVTT's inline tags: voices "<v Ana>", classes "<c.yellow>", "<i>", "<lang en>", end tags and
+# the timestamps of karaoke-style captions "<00:00:01.500>".
+_CUE_TAG = re.compile(r"</?(?:[a-zA-Z][a-zA-Z0-9]*(?:\.[\w-]+)*(?:[ \t][^<>\r\n]*)?|\d[\d:.]*)>")
+_VOICE = re.compile(r"^[ \t]*<v(?:\.[\w-]+)*[ \t]+([^<>\r\n]+?)[ \t]*>")
 _MARKUP_CHARS = "*_`|\\\r\n\t"
 _LINE_MARKER = re.compile(rf"(?:\r\n?|\n)(?![*_`|\\\r\n\t])(?:[ \t]{{0,3}}#{{1,6}}[ \t]|[ \t]*(?:{_MARKER})[ \t]"
                           r"|(?:[ \t]{0,3}>)+[ \t]?)")  # ... and e-mail and Markdown quote marks ("> ")
@@ -108,14 +115,20 @@ class Block:
 
 
 def subtitle_lines(text: str, start: int = 0) -> list[tuple[int, int]] | None:
-    """In a subtitle file (SRT or WebVTT: :data:`MIN_CUES` timing lines or more), the lines
-    of ``text[start:]`` that are not subtitle text: the ``WEBVTT`` header, ``NOTE``, ``STYLE``
-    and ``REGION`` blocks, and each cue's number or identifier and timing line; else None."""
-    if "-->" not in text:
+    """In a subtitle file (SRT or WebVTT: text that starts with ``WEBVTT``, a cue's timing line
+    or its number above one), the lines of ``text[start:]`` that are not subtitle text: the
+    ``WEBVTT`` header, ``NOTE``, ``STYLE`` and ``REGION`` blocks, and each cue's number or
+    identifier and timing line; else None. Timing lines inside other text (a note quoting
+    a clip) do not make it a subtitle file."""
+    if "-->" not in text and "WEBVTT" not in text:
         return None
     lines = _line_spans(text, start)
+    filled = [i for i, (a, b) in enumerate(lines) if text[a:b].strip()]
+    if not filled:
+        return None
     timing = [i for i, (a, b) in enumerate(lines) if "-->" in text[a:b] and _CUE_TIMING.match(text[a:b])]
-    if len(timing) < MIN_CUES:
+    first = text[slice(*lines[filled[0]])].strip().lstrip("\ufeff")
+    if not (first.startswith("WEBVTT") or timing and timing[0] in filled[:2]):
         return None
     skip = set(timing)
     for i in timing:  # the cue identifier: the line just above, after a blank line or at the top
@@ -141,6 +154,8 @@ def mask(text: str) -> str:
             pieces += [text[at:a], " " * (b - a)]
             at = b
         text = "".join(pieces) + text[at:]
+        if "<" in text:
+            text = _CUE_TAG.sub(_blank, text)
     text = _LINE_MARKER.sub(_blank, "\n" + text)[1:]  # a leading line break makes the first line one too
     if "<" in text:
         text = _TAG.sub(_blank, text)
@@ -188,7 +203,7 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
             add(*block)
 
     if cues is not None:
-        for a, b in _subtitle_blocks(text, lines, cues, abbreviations):
+        for a, b, speaker in _subtitle_blocks(text, lines, cues, abbreviations, masked, start, transcript):
             add("paragraph", a, b)
         return blocks
     para: list[tuple[int, int]] = []  # lines (start, end) of the open paragraph-like block
@@ -204,12 +219,14 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
             kind, level = "heading", len(h.group(1))
         elif "|" in line and _TABLE_SEPARATOR.match(line):
             kind = "separator"
-        elif stripped[0] == "|" or "\t" in stripped:
-            kind = "table_row"
+        elif stripped[0] == "|" or "\t" in stripped and not _LIST_ITEM.match(line):
+            kind = "table_row"  # (a word processor's "•<tab>item" is a list item)
         elif _FOOTNOTE.match(line):
             kind = "footnote"
-        elif _LIST_ITEM.match(line):
-            kind = "list_item"
+        elif _LIST_ITEM.match(line) and not (stripped[0] == "o" and para and para_kind == "paragraph"
+                                             and not _ends_sentence(text[slice(*para[-1])].rstrip(), abbreviations)
+                                             and not text[slice(*para[-1])].rstrip().endswith(":")):
+            kind = "list_item"  # (but "o" at the start of a wrapped line of prose is a word: "o Zapopan")
         elif ":" in line and (turn := _TURN.match(line)) \
                 and (kind := _labelled(turn, speakers := _speakers(text, lines, transcript) if speakers is None else speakers)) \
                 and (kind == "turn" or speaker is not None or para_kind != "paragraph"):
@@ -247,11 +264,14 @@ def find_blocks(text: str, start: int = 0, *, markdown: bool = True, masked: str
 
 
 def _subtitle_blocks(text: str, lines: list[tuple[int, int]], cues: list[tuple[int, int]],
-                     abbreviations: frozenset[str]) -> list[tuple[int, int]]:
-    """The blocks (start, end) of a subtitle file: its cues' text, a cue joined to the next
-    until one ends a sentence (a sentence runs on across cues; the cue numbers and timing
-    lines between are blanked by :func:`mask`). Captions without punctuation (fewer than
-    half the cues with a ``.``, ``?`` or ``!``) give a block per cue instead."""
+                     abbreviations: frozenset[str], masked: str, start: int,
+                     transcript: bool) -> list[tuple[int, int, str | None]]:
+    """The blocks (start, end, speaker) of a subtitle file: its cues' text, a cue joined to
+    the next until one ends a sentence (a sentence runs on across cues; the cue numbers and
+    timing lines between are blanked by :func:`mask`). A turn starts a new block: a voice
+    tag (``<v Ana>``), a speaker's label (``ANA:``, as in transcripts) or a dialogue dash
+    (``- No.``). Captions without punctuation (fewer than half the cues with a ``.``, ``?``
+    or ``!`` outside tags) give a block per cue instead. ``masked`` is ``mask(text[start:])``."""
     meta = set(cues)
     groups: list[list[tuple[int, int]]] = [[]]
     for span in lines:
@@ -261,16 +281,33 @@ def _subtitle_blocks(text: str, lines: list[tuple[int, int]], cues: list[tuple[i
         elif text[span[0]:span[1]].strip():
             groups[-1].append(span)
     groups = [g for g in groups if g]
-    punctuated = 2 * sum(any(c in text[g[0][0]:g[-1][1]] for c in ".?!") for g in groups) >= len(groups)
-    blocks: list[tuple[int, int]] = []
-    first = None
-    for g in groups:
-        first = g[0][0] if first is None else first
-        if not punctuated or _ends_sentence(text[g[-1][0]:g[-1][1]].rstrip(), abbreviations):
-            blocks.append((first, g[-1][1]))
+    punctuated = 2 * sum(any(c in masked[g[0][0] - start:g[-1][1] - start] for c in ".?!") for g in groups) >= len(groups)
+    speakers = _speakers(text, [span for g in groups for span in g], transcript)
+    blocks: list[tuple[int, int, str | None]] = []
+    first, last, speaker = None, 0, None
+    for n, g in enumerate(groups):
+        for a, b in g:
+            line = text[a:b]
+            turn = None
+            if (voice := _VOICE.match(line)) is not None:
+                turn = (a, " ".join(voice.group(1).split()))
+            elif ":" in line and (label := _TURN.match(line)) is not None and _label(label) in speakers:
+                turn = (a + label.end(), _label(label))
+            elif line.lstrip()[:2] in ("- ", "– ", "— "):
+                turn = (a, None)
+            if turn is not None:
+                if first is not None:
+                    blocks.append((first, last, speaker))
+                first, speaker = turn
+            elif first is None:
+                first = a
+            last = b
+        following = text[slice(*groups[n + 1][0])] if n + 1 < len(groups) else ""
+        if not punctuated or _ends_sentence(masked[g[-1][0] - start:g[-1][1] - start].rstrip(), abbreviations, following):
+            blocks.append((first, last, speaker))
             first = None
     if first is not None:
-        blocks.append((first, groups[-1][-1][1]))
+        blocks.append((first, last, speaker))
     return blocks
 
 
@@ -380,7 +417,7 @@ def _paragraph_blocks(text: str, lines: list[tuple[int, int]], kind: str, plain_
     if len(lines) == 1:
         return [(kind, start, end, 0, ())]
     texts = [text[s:e].rstrip() for s, e in lines]
-    ends = [_ends_sentence(line, abbreviations) for line in texts]
+    ends = [_ends_sentence(line, abbreviations, following) for line, following in zip(texts, texts[1:] + [""])]
     if len(lines) >= 3 and (
             all(_starts_upper(text, s, e) for s, e in lines[1:]) and not any(t.endswith(_CONTINUES) for t in texts[:-1])
             or 2 * sum(ends) >= len(lines) and not any(_MID_LINE_END.search(t) for t in texts)):
@@ -403,9 +440,11 @@ def _fits(line: str, following: str, width: int, slack: float) -> bool:
     return bool(word) and len(line) + 1 + len(word[0]) <= (1 - slack) * width
 
 
-def _ends_sentence(line: str, abbreviations: frozenset[str]) -> bool:
+def _ends_sentence(line: str, abbreviations: frozenset[str], following: str = "") -> bool:
     """Whether a line ends with a sentence's end: ``?``, ``!`` or a full stop that is not an
-    ellipsis and does not follow an abbreviation, an initial or a dotted word (``U.S.``)."""
+    ellipsis and does not follow an abbreviation, an initial or a dotted word (``U.S.``);
+    after an abbreviation of numbers (``No.``, ``p.``) it does when ``following``, the next
+    line, does not start with a digit (``the bank said no.``)."""
     s = line.rstrip(_CLOSERS + " \t")
     if not s or s[-1] not in ".!?" or s.endswith(".."):
         return False
@@ -416,10 +455,13 @@ def _ends_sentence(line: str, abbreviations: frozenset[str]) -> bool:
     if word in abbreviations or (len(words) > 1 and " ".join(words[-2:]) in abbreviations):
         return False
     stem = word[:-1]
+    if stem.lower() in NUMBER_ABBREVIATIONS and len(stem) > 1 and not _NUMBERED.match(following.lstrip()):
+        return True
     return not (stem.lower() in ABBREVIATIONS or "." in stem or (len(stem) == 1 and stem.isalpha()))
 
 
 _OPENING = "([{“‘\"'«¿¡"
+_NUMBERED = re.compile(r"\d|[IVXLC]{2,}\b|[VX]\b")  # what follows "No." or "Vol." in a reference: 4, XII
 _MID_LINE_END = re.compile(r"[.!?][)\]}”’\"'»]*[ \t]+\S")
 
 
@@ -606,7 +648,10 @@ def _sentences(tok: _TokenLists, a: int, b: int) -> list[tuple[int, int]]:
         prev = flags[i - 1] if i > begin and ends[i - 1] == starts[i] else 0
         if f & TERMINAL:
             if prev & (ABBREV | INITIAL) and ends[i] - starts[i] == 1:  # a full stop after an abbreviation
-                if not (prev & FINAL_ABBREV and nxt & STOP_TITLE):
+                # ... ends a sentence after "etc." before "The", and after "no." unless a number follows
+                number_word = prev & NUMBER_ABBREV and ends[i - 1] - starts[i - 1] > 1 \
+                    and not _NUMBERED.match(tok.masked, starts[j] - tok.offset)
+                if not (prev & FINAL_ABBREV and nxt & STOP_TITLE or number_word):
                     continue
             starts_sentence = nxt & UPPER or (nxt & OPENER and j + 1 < b and flags[j + 1] & UPPER)
             if not starts_sentence:

@@ -156,6 +156,10 @@ def test_segment_layouts_of_other_genres(pipeline, text, expected):
      ["Facilitator", "P1", "P2", "P1"]),
     # no label heads two lines: header-like lines are not speakers
     ("Budget: 40,000 dollars\nDeadline: the end of May\n", [None, None]),
+    # other descriptions: in brackets, in parentheses without a comma or with a time, or after commas
+    ("Interviewer: Tell me.\nP2 [man, 50s]: We borrow.\nP3, woman, 30s: We trust her.\n"
+     "Ana (translated from Spanish): It is far.\nP2 (man, 50s, 10:32): Again.\nInterviewer: Thanks.\n",
+     ["Interviewer", "P2", "P3", "Ana", "P2", "Interviewer"]),
 ])
 def test_segment_speakers_of_a_dialogue(pipeline, text, speakers):
     assert [s.speaker for s in segment_document(make_doc(text), pipeline).segments] == speakers
@@ -208,6 +212,23 @@ VTT = ("WEBVTT\nKind: captions\n\nNOTE recorded at the co-op\nby Ana\n\nintro\n0
     (VTT, "captions.vtt", ["we started saving in march\nbecause the bank said no", "the chairman keeps the book"]),
     # one arrow is not a subtitle file
     ("Prices 10:00,000 --> up.\nThen down.\n", "notes.txt", ["Prices 10:00,000 --> up.", "Then down."]),
+    # nor are timing lines inside a note: its heading, items and turns stay as they are
+    ("# Visit\n\n- About money.\n- Two.\n\nAna: We saved.\nBen: Yes.\nAna: Good.\n\n## Clip\n\n"
+     "00:00:01,000 --> 00:00:02,000\n00:00:03,000 --> 00:00:04,000\n", "notes.md",
+     ["Visit", "About money.", "Two.", "We saved.", "Yes.", "Good.", "Clip", "00:00:01,000 --> 00:00:02,000",
+      "00:00:03,000 --> 00:00:04,000"]),
+    # a single cue is a subtitle file; a header alone has no text
+    ("1\n00:00:01,000 --> 00:00:02,000\nOne cue about a loan.\n", "one.srt", ["One cue about a loan."]),
+    ("WEBVTT\n\n", "empty.vtt", []),
+    # inline timestamps and class tags of karaoke captions are blanked (and do not count as punctuation)
+    ("WEBVTT\n\n00:00.000 --> 00:02.000\nwe<00:00.500><c> went</c><00:01.000><c> to</c>\n\n"
+     "00:02.000 --> 00:04.000\nthe<00:02.500><c> bank</c>\n", "yt.vtt",
+     ["we<00:00.500><c> went</c><00:01.000><c> to", "the<00:02.500><c> bank"]),
+    # "no." ends a sentence (it is "No. 4" only before a number), in cues as in prose
+    ("1\n00:00:01,000 --> 00:00:02,000\nThe bank said no.\n\n2\n00:00:02,000 --> 00:00:03,000\nSo we saved.\n",
+     "no.srt", ["The bank said no.", "So we saved."]),
+    ("They said no. So we used our savings. See Vol. 23, No. 4 of the review.\n", "no.txt",
+     ["They said no.", "So we used our savings.", "See Vol. 23, No. 4 of the review."]),
 ])
 def test_segment_subtitle_files(pipeline, text, doc_id, expected):
     doc = make_doc(text, doc_id)
@@ -280,3 +301,39 @@ def test_segment_plain_text_source_has_none_of_the_sentencizer_faults(source_tex
 def test_segment_plain_text_source_no_segment_crosses_a_blank_line(source_texts):
     texts, _ = source_texts
     assert all("\n\n" not in t and "\n \n" not in t for t in texts)
+
+
+VOICES = ("WEBVTT\n\n00:00.000 --> 00:02.000\n<v Ana>We went to the bank.</v>\n\n00:02.000 --> 00:04.000\n"
+          "<v.loud Ben Ruiz>They said no.\n\n00:04.000 --> 00:06.000\n<v Ben Ruiz>So we saved money</v>\n\n"
+          "00:06.000 --> 00:08.000\ntogether.\n")
+LABELS = ("1\n00:00:01,000 --> 00:00:02,000\nANA: We went to the bank\nfor a loan.\n\n2\n00:00:02,000 --> 00:00:04,000\n"
+          "- Did you trust them?\n- No.\n\n3\n00:00:04,000 --> 00:00:05,000\nBEN: The bank refused.\n\n"
+          "4\n00:00:05,000 --> 00:00:06,000\nANA: Then we saved.\n")
+
+
+@pytest.mark.parametrize("text, doc_id, expected", [
+    # WebVTT voice tags name the speaker and are never segment text
+    (VOICES, "voices.vtt", [("Ana", "We went to the bank."), ("Ben Ruiz", "They said no."),
+                            ("Ben Ruiz", "So we saved money</v>\n\n00:06.000 --> 00:08.000\ntogether.")]),
+    # speaker labels in cues, as in transcripts; a dialogue dash starts a turn
+    (LABELS, "labels.srt", [("ANA", "We went to the bank\nfor a loan."), (None, "Did you trust them?"), (None, "No."),
+                            ("BEN", "The bank refused."), ("ANA", "Then we saved.")]),
+])
+def test_segment_subtitle_speakers(pipeline, text, doc_id, expected):
+    doc = make_doc(text, doc_id)
+    assert [(s.speaker, doc.text[s.start:s.end]) for s in segment_document(doc, pipeline).segments] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # word processors' plain-text export: a tab after the bullet, and the Symbol font's bullet
+    ("\u2022\tThe bank refused our loan. We trust the chair.\no\tThe market is far.\n1.\tNumbered item.\n"
+     "\uf0b7 Symbol bullet about credit.\n",
+     [("list_item", "The bank refused our loan."), ("list_item", "We trust the chair."),
+      ("list_item", "The market is far."), ("list_item", "Numbered item."), ("list_item", "Symbol bullet about credit.")]),
+    # "o" at the start of a wrapped line of prose is the word "or", not a bullet
+    ("Vendemos en los mercados de Jalisco y a veces\no Guadalajara o Zapopan cuando hay ferias\nen la temporada.\n",
+     [("sentence", "Vendemos en los mercados de Jalisco y a veces\no Guadalajara o Zapopan cuando hay ferias\nen la temporada.")]),
+])
+def test_segment_word_processor_lists(pipeline, text, expected):
+    doc = make_doc(text, "list.txt")
+    assert [(s.kind, doc.text[s.start:s.end]) for s in segment_document(doc, pipeline).segments] == expected
