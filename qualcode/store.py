@@ -290,7 +290,10 @@ def dist_version(dist: str) -> str:
 # 2: line-end hyphens joined, token patterns across whitespace tokens.
 # 3: a sentence may end on a.m./p.m./Ltd. before The, In ...; inline footnote references blanked;
 #    subtitle files: cue lines blanked, sentences across cues; "P1 (woman, 40s):" labels.
-CODING_REVISION = 3
+# 4: subtitle files by how they start (one cue is enough), WebVTT tags and voices, speakers in cues;
+#    "no." ends a sentence unless a number follows; "•<tab>" bullets; more speaker descriptions;
+#    the bundled codebook's design and government vocabulary.
+CODING_REVISION = 4
 KEEP_RUNS = 5  # runs whose codings a store keeps (for ``qualcode diff``); see Store.prune
 
 
