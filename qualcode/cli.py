@@ -747,6 +747,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from .codebook import load_codebook
     from .retrieve import BROAD_SHARE, code_stats, render_stats
 
+    if args.broad is not None and not 0 < args.broad <= 1:
+        raise QualcodeError(f"--broad is a share of segments between 0 and 1 (0.25 is a quarter), not {args.broad:g}")
     with _current(args) as db:
         stats = code_stats(db, load_codebook(args.codebook),
                            broad_share=BROAD_SHARE if args.broad is None else args.broad)

@@ -163,8 +163,10 @@ def parse_document(data: bytes, doc_id: str, path: str = "",
     path = path or doc_id
     nul = data.find(b"\x00", 0, 8192)
     if nul >= 0:
-        raise CorpusError(Problem(path, f"binary file (NUL byte at byte offset {nul}): "
-                                        "only UTF-8 .txt and .md files can be coded; remove it from the corpus"))
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff") or nul <= 1
+        raise CorpusError(Problem(path, "UTF-16 text: save it as UTF-8 (in most editors: Save As, encoding UTF-8)"
+                                  if utf16 else f"binary file (NUL byte at byte offset {nul}): only UTF-8 text files "
+                                  f"({', '.join(SUFFIXES)}) can be coded; remove it from the corpus"))
     text = decode_utf8(data, path, error=CorpusError)
     if not text.strip():
         warnings.warn(f"{path}: empty file, skipped", EmptyDocumentWarning, stacklevel=2)

@@ -86,8 +86,12 @@ def diff_runs(store: Store, run_a: int | None = None, run_b: int | None = None) 
     for run, docs in ((a, docs_a), (b, docs_b)):
         if not docs and run not in kept:
             raise QualcodeError(Problem(str(store.path), f"run {run}'s codings are no longer in the store: it keeps "
-                                                         f"those of the last runs only (--keep-runs of 'qualcode code' "
-                                                         f"and 'run'); runs {', '.join(map(str, kept))} can be compared"))
+                                                         f"those of the last runs only (--keep-runs of the commands that "
+                                                         f"code the corpus); "
+                                                         + (f"runs {', '.join(map(str, kept))} can be compared"
+                                                            if len(kept) > 1 else
+                                                            f"only run {kept[0]} is kept, so there is nothing to compare"
+                                                            if kept else "no run is kept")))
     changed_docs = sorted(d for d in set(docs_a) | set(docs_b) if docs_a.get(d) != docs_b.get(d))
     changes: list[Change] = []
     for doc in changed_docs:

@@ -32,6 +32,9 @@ def test_corpus_front_matter(data, meta, body):
 @pytest.mark.parametrize("data, message, line", [
     (b"abc\n\xff\xfe", "not UTF-8: byte 0xff at byte offset 4", 2),
     (b"\x89PNG\r\n\x1a\n\x00\x00", "binary file (NUL byte at byte offset 8)", 0),
+    # UTF-16 (as Windows tools save subtitles and transcripts): named, with the way out
+    ("1\n00:00:01,000 --> 00:00:02,000\nHi.\n".encode("utf-16"), "UTF-16 text: save it as UTF-8", 0),
+    ("Plain notes.".encode("utf-16-le"), "UTF-16 text: save it as UTF-8", 0),
     (b"---\ntitle: [unclosed\n---\nText.", "invalid YAML in front matter", 2),
     (b"---\n- a list\n---\nText.", "front matter must be a mapping", 2),
     (b"---\ntitle: x\nText without closing line.", "no closing '---' line", 1),

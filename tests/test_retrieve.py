@@ -137,6 +137,9 @@ def test_retrieve_stats_counts_fired_never_fired_and_broad_patterns(project):
     assert [p.pattern for p in stats.broad] == ["term:loan", "term:design"]  # 2 of 6 segments > 30%
     out = run_cli("stats", cwd=project)
     assert "over-broad patterns (in more than 25% of segments): 2" in out.stdout
+    for share in ("2", "0", "-0.1"):  # a share, not a percentage
+        bad = run_cli("stats", "--broad", share, cwd=project)
+        assert bad.returncode == 2 and "--broad is a share of segments between 0 and 1" in bad.stderr
 
 
 def test_retrieve_diff_shows_codings_gained_and_lost_with_pattern_and_passage(tmp_path):

@@ -407,8 +407,10 @@ def test_store_keeps_the_codings_of_the_last_runs_only(project, keep, edits):
     assert [(s.segment, s.codes, s.matches) for s in result.segments] == \
         [(s.segment, s.codes, s.matches) for s in full.segments]
     with open_store(store) as db:
-        with pytest.raises(QualcodeError, match="run 1's codings are no longer in the store"):
+        with pytest.raises(QualcodeError, match="run 1's codings are no longer in the store") as err:
             diff_runs(db, 1, edits)
+        assert ("can be compared" if keep > 1 else f"only run {edits} is kept, so there is nothing to compare") \
+            in str(err.value)
         if keep > 1:
             assert diff_runs(db).run_b == edits
 
