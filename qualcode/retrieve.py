@@ -73,10 +73,12 @@ class Passage:
     text: str
     codes: tuple[str, ...]
     codings: tuple[Applied, ...] = field(default=())
+    kind: str = "sentence"  # the segment's kind (sentence, heading, list_item, table_row ...)
+    speaker: str | None = None  # the speaker of the transcript turn it is in
 
     def record(self) -> dict[str, Any]:
         return {"doc": self.doc, "line": self.line, "segment": self.segment, "start": self.start, "end": self.end,
-                "text": self.text, "codes": list(self.codes),
+                "kind": self.kind, "speaker": self.speaker, "text": self.text, "codes": list(self.codes),
                 "codings": [{"code": c.code, "source": c.source, "coder": c.coder, "status": c.status,
                              "pattern": c.pattern, "rule": c.rule, "via": c.via, "start": c.start, "end": c.end,
                              "text": c.text} for c in self.codings]}
@@ -114,7 +116,8 @@ def find_segments(store: Store, *, codes: Sequence[str] = (), case: str | None =
         for d in docs:
             params.extend([d, _like_prefix(d)])
     rows = db.execute(
-        'SELECT s.coded_id, s.id, s.doc_id, s.line, s.start, s."end", s.text, s.codes, s.cases, s.context_cases '
+        'SELECT s.coded_id, s.id, s.doc_id, s.line, s.start, s."end", s.text, s.codes, s.cases, s.context_cases, '
+        "s.kind, s.speaker "
         "FROM segments s JOIN run_documents rd ON rd.coded_id = s.coded_id JOIN documents d ON d.id = s.doc_id "
         f"WHERE {' AND '.join(where)} ORDER BY s.doc_id, s.n", params).fetchall()
     decoded = store.list_of  # codes lists repeat: decoded once each
@@ -126,8 +129,9 @@ def find_segments(store: Store, *, codes: Sequence[str] = (), case: str | None =
             continue
         picked.append(row)
     codings = _codings_of(store, run, [(r[0], r[1], r[2]) for r in picked])
-    return [Passage(doc, line, sid, start, end, seg_text, decoded(seg_codes), tuple(codings.get((cid, sid), ())))
-            for cid, sid, doc, line, start, end, seg_text, seg_codes, _, _ in picked]
+    return [Passage(doc, line, sid, start, end, seg_text, decoded(seg_codes), tuple(codings.get((cid, sid), ())),
+                    kind, speaker)
+            for cid, sid, doc, line, start, end, seg_text, seg_codes, _, _, kind, speaker in picked]
 
 
 def _codings_of(store: Store, run: int, keys: list[tuple[int, str, str]]) -> dict[tuple[int, str], list[Applied]]:
@@ -406,9 +410,10 @@ def render_passages(passages: Sequence[Passage], fmt: str = "text", *, color: bo
         return _json_list([p.record() for p in passages])
     if fmt == "csv":
         return _csv([{"doc": p.doc, "line": p.line, "segment": p.segment, "start": p.start, "end": p.end,
-                      "codes": ";".join(p.codes),
+                      "kind": p.kind, "speaker": p.speaker or "", "codes": ";".join(p.codes),
                       "codings": ";".join(f"{c.code}={c.who}" for c in p.codings), "text": p.text}
-                     for p in passages], ("doc", "line", "segment", "start", "end", "codes", "codings", "text"))
+                     for p in passages],
+                    ("doc", "line", "segment", "start", "end", "kind", "speaker", "codes", "codings", "text"))
     out = []
     for p in passages:
         who: dict[str, list[str]] = {}
@@ -420,7 +425,8 @@ def render_passages(passages: Sequence[Passage], fmt: str = "text", *, color: bo
         listed = "; ".join(f"{code} ({', '.join(who.get(code, []))})" if who.get(code) else code for code in shown)
         spans = [(c.start - p.start, c.end - p.start) for c in p.codings
                  if c.status == "applied" and (not codes or c.code in codes)]
-        out.append(f"{p.doc}:{p.line}  {listed}\n    {_highlight(p.text, spans) if color else p.text}\n")
+        said = f"{p.speaker}: " if p.speaker else ""
+        out.append(f"{p.doc}:{p.line}  {listed}\n    {said}{_highlight(p.text, spans) if color else p.text}\n")
     return "".join(out)
 
 

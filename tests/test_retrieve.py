@@ -245,3 +245,18 @@ def test_retrieve_diff_compares_codings_of_every_source(tmp_path):
     assert data["per_source"] == {"finance": {"manual": {"gained": 1, "lost": 1}},
                                   "credit": {"imported": {"gained": 0, "lost": 1}},
                                   "design": {"imported": {"gained": 1, "lost": 0}}}
+
+
+def test_retrieve_segments_carry_kind_and_speaker(tmp_path):
+    project = _make_project(tmp_path)
+    (project / "corpus" / "focus.txt").write_text("Moderator: How did you pay?\nAna: With a loan from the bank.\n"
+                                                  "Moderator: And then?\nAna: - We repaid the loan.\n")
+    out = run_cli("segments", "--code", "finance", "--docs", "focus", "--format", "json", cwd=project)
+    assert out.returncode == 0, out.stderr
+    assert [(p["kind"], p["speaker"], p["text"]) for p in json.loads(out.stdout)] == [
+        ("sentence", "Ana", "With a loan from the bank."), ("sentence", "Ana", "- We repaid the loan.")]
+    rows = list(csv.DictReader(io.StringIO(run_cli("segments", "--code", "finance", "--docs", "focus", "--format",
+                                                   "csv", cwd=project).stdout)))
+    assert [(r["kind"], r["speaker"]) for r in rows] == [("sentence", "Ana")] * 2
+    shown = run_cli("segments", "--code", "finance", "--docs", "focus", cwd=project).stdout
+    assert "focus.txt:4  finance (rule term:loan)\n    Ana: - We repaid the loan.\n" in shown
