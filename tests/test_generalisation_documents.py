@@ -26,8 +26,8 @@ from qualcode.suggest import top_themes
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
 THEMES = ("finance", "trust", "design", "government", "leadership")
-FLOORS = {"blind": 0.62, "blind2": 0.51, "blind3": 0.58, "blind4": 0.54, "blind5": 0.44, "blind6": 0.54, "blind7": 0.48,
-          "blind8": 0.51}  # macro-F1 - 0.05
+FLOORS = {"blind": 0.64, "blind2": 0.51, "blind3": 0.63, "blind4": 0.59, "blind5": 0.51, "blind6": 0.63, "blind7": 0.54,
+          "blind8": 0.56}  # macro-F1 - 0.05
 
 
 @pytest.fixture(scope="module", params=sorted(FLOORS))
