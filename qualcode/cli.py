@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("diff", cmd_diff, "What changed between two runs in the store: codings gained and lost per code, each "
                                   "with its passage and the pattern responsible.")
     p.add_argument("runs", nargs="*", type=int, metavar="RUN", help="run ids A and B (default: the last two runs; "
+                                                                    "one id: that run against the last; "
                                                                     "-1 is the last run, -2 the one before)")
     p.add_argument("--codebook", default="codebook.yaml",
                    help="the codebook, to find the store (default: codebook.yaml)")

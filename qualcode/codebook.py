@@ -468,9 +468,14 @@ class _Checker:
                                               f"default: use LEMMA, LOWER or NORM")
                     ok = False
                 elif attr not in TOKEN_ATTRS:
-                    close = difflib.get_close_matches(str(attr), TOKEN_ATTRS, n=1)
-                    hint = f"did you mean {close[0]!r}?" if close else "see the README for the attributes"
+                    close = [str(attr).upper()] if str(attr).upper() in TOKEN_ATTRS \
+                        else difflib.get_close_matches(str(attr).upper(), TOKEN_ATTRS, n=1)
+                    hint = f"did you mean {close[0]!r}? (attributes are upper case)" if close and close[0] == str(attr).upper() \
+                        else f"did you mean {close[0]!r}?" if close else "see the README for the attributes"
                     self.problem(p + (attr,), f"unknown token attribute {attr!r}: {hint}")
+                    ok = False
+                elif attr.startswith(("IS_", "LIKE_")) and not isinstance(value, bool):
+                    self.problem(p + (attr,), f"{attr} takes true or false, not {value!r}")
                     ok = False
                 elif attr == "OP":
                     if not self.token_op(value, p + (attr,)):

@@ -192,7 +192,7 @@ def render_diff(diff: RunDiff, fmt: str = "text") -> str:
     per_code, per_source = diff.per_code(), diff.per_source()
     coders = sum(c.source != "rule" for c in diff.changes)
     out = [f"run {diff.run_a} -> run {diff.run_b}: {len(diff.changes)} coding(s) changed in "
-           f"{diff.documents_changed} recoded document(s)"
+           f"{diff.documents_changed} document(s) recoded, added or removed"
            + (f" ({coders} of them coders' codings)" if coders else "") + "\n"]
     code = None
     for c in diff.changes:

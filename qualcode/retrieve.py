@@ -479,6 +479,8 @@ def render_stats(stats: Stats, fmt: str = "text") -> str:
                                             for s in sources) + "\n")
     fired = [p for p in stats.patterns if p.fired]
     out.append(f"\npatterns that fired ({len(fired)} of {len(stats.patterns)}), most first:\n")
+    if fired:
+        out.append(f"{'matches':>7} {'in':>7}       {'code':<20} pattern  (where)\n")
     out += [f"{p.fired:>7} {p.segments:>7} segs  {p.code:<20} {p.pattern}  ({p.rule})\n" for p in fired]
     never = stats.never_fired
     out.append(f"\npatterns that never fire on the corpus ({len(never)}):\n")

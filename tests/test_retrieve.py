@@ -137,6 +137,8 @@ def test_retrieve_stats_counts_fired_never_fired_and_broad_patterns(project):
     assert [p.pattern for p in stats.broad] == ["term:loan", "term:design"]  # 2 of 6 segments > 30%
     out = run_cli("stats", cwd=project)
     assert "over-broad patterns (in more than 25% of segments): 2" in out.stdout
+    assert "most first:\nmatches      in       code                 pattern  (where)\n      2       2 segs  finance" \
+        in out.stdout
     for share in ("2", "0", "-0.1"):  # a share, not a percentage
         bad = run_cli("stats", "--broad", share, cwd=project)
         assert bad.returncode == 2 and "--broad is a share of segments between 0 and 1" in bad.stderr
@@ -152,7 +154,7 @@ def test_retrieve_diff_shows_codings_gained_and_lost_with_pattern_and_passage(tm
     out = run_cli("diff", cwd=project)
     assert out.returncode == 0, out.stderr
     assert out.stdout == (
-        "run 1 -> run 2: 2 coding(s) changed in 3 recoded document(s)\n"
+        "run 1 -> run 2: 2 coding(s) changed in 3 document(s) recoded, added or removed\n"
         "\n"
         "credit: +1 -1\n"
         "- a.md:7  term:bank (codebook.yaml:10:23)\n"
@@ -226,7 +228,7 @@ def test_retrieve_diff_compares_codings_of_every_source(tmp_path):
     out = run_cli("diff", cwd=project)
     assert out.returncode == 0, out.stderr
     assert out.stdout == (
-        "run 1 -> run 2: 4 coding(s) changed in 0 recoded document(s) (4 of them coders' codings)\n"
+        "run 1 -> run 2: 4 coding(s) changed in 0 document(s) recoded, added or removed (4 of them coders' codings)\n"
         "\n"
         "finance: +1 -1 (manual +1 -1)\n"
         "- a.md:7  manual ana (codings/ana.yaml:2:5)\n"
