@@ -46,13 +46,14 @@ class CompiledCodebook:
         self.ignore = [(compile_regex(spec.value, regex_timeout), i) for i, spec in enumerate(self.specs)
                         if spec.kind == "ignore"]
         sequence_keys = self._sequence_keys()
+        lexicon = None if self.pipeline.trained else self.pipeline.lexicon
         for i, spec in enumerate(self.specs):
             if spec.kind == "ignore":
                 continue
             if spec.kind == "regex":
                 self.regexes.append((compile_regex(spec.value, regex_timeout), i))
             elif spec.kind == "tokens":
-                pattern = [fold_token_pattern(t) for t in spec.value]
+                pattern = [fold_token_pattern(t, lexicon) for t in spec.value]
                 problems.extend(validate_token_pattern(pattern, spec))
                 token_patterns.append((i, pattern))
             else:

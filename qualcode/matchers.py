@@ -310,17 +310,33 @@ def _literal_values(value: Any) -> list[str]:
     return []
 
 
-def fold_token_pattern(token: dict[str, Any]) -> dict[str, Any]:
+def fold_token_pattern(token: dict[str, Any], lexicon: Any = None) -> dict[str, Any]:
+    """A token pattern's values as the Doc holds them: folded, lower-cased, and each LEMMA
+    value with the lemmas it stands for (``Lexicon.lemma_variants``) when a ``lexicon`` of
+    the offline pipeline is given."""
     out: dict[str, Any] = {}
     for attr, value in token.items():
         if attr in FOLDED_ATTRS or attr == "LOWER":
             f = fold if attr in FOLDED_ATTRS else str.lower
+            variants = lexicon.lemma_variants if attr == "LEMMA" and lexicon is not None else None
             if isinstance(value, str):
                 value = f(value)
+                if variants is not None and len(variants(value)) > 1:
+                    value = {"IN": list(variants(value))}
             elif isinstance(value, dict):
-                value = {op: [f(v) for v in arg] if op in ("IN", "NOT_IN") and isinstance(arg, list) else arg
+                value = {op: _folded_list(arg, f, variants) if op in ("IN", "NOT_IN") and isinstance(arg, list) else arg
                          for op, arg in value.items()}
         out[attr] = value
+    return out
+
+
+def _folded_list(values: list[Any], f: Callable[[str], str], variants: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        v = f(v) if isinstance(v, str) else v
+        for w in (variants(v) if variants is not None and isinstance(v, str) else (v,)):
+            if w not in out:
+                out.append(w)
     return out
 
 

@@ -117,6 +117,17 @@ class Lexicon:
             lemma = table.get(text.lower())
         return fold(lemma if isinstance(lemma, str) else text)
 
+    def lemma_variants(self, lemma: str) -> tuple[str, ...]:
+        """The lemmas a pattern's LEMMA value stands for. The lookup table lemmatises a noun
+        in -ing by its verb in the singular and by itself in the plural ("meeting" -> "meet",
+        "meetings" -> "meeting"), so ``LEMMA: meeting`` alone matched only the plural; such a
+        value also stands for the verb's lemma. Any other value stands for itself."""
+        table = self._lemma_table
+        if table is None or not lemma.endswith("ing") or table.get(lemma + "s") != lemma:
+            return (lemma,)
+        verb = table.get(lemma)
+        return (lemma,) if not isinstance(verb, str) or fold(verb) == lemma else (lemma, fold(verb))
+
     def rows_for(self, orths: np.ndarray) -> np.ndarray:
         """Rows for an array of orth hashes, looked up in a table indexed by their low bits.
         The few hashes not found there (another hash holds their slot, or the word is new)

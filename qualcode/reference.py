@@ -45,6 +45,7 @@ class ReferenceCoder:
         vocab = self.pipeline.nlp.vocab
         self.phrases = {kind: PhraseMatcher(vocab, attr=attr) for kind, attr in _PHRASE_ATTRS.items()}
         self.tokens = Matcher(vocab)
+        lexicon = None if self.pipeline.trained else self.pipeline.lexicon
         self.regexes: list[tuple[int, re.Pattern[str]]] = []
         self.ignore: list[re.Pattern[str]] = []
         self.capitals: dict[int, list[int]] = {}  # name pattern -> its words that must be capitalised
@@ -54,7 +55,7 @@ class ReferenceCoder:
             elif spec.kind == "regex":
                 self.regexes.append((i, re.compile(spec.value, re.IGNORECASE)))
             elif spec.kind == "tokens":
-                self.tokens.add(str(i), [spaced_token_pattern([fold_token_pattern(t) for t in spec.value])])
+                self.tokens.add(str(i), [spaced_token_pattern([fold_token_pattern(t, lexicon) for t in spec.value])])
             else:
                 words = self._words(self.pipeline.nlp.tokenizer(spec.value))
                 self.phrases[spec.kind].add(str(i), [words])

@@ -293,7 +293,8 @@ def dist_version(dist: str) -> str:
 # 4: subtitle files by how they start (one cue is enough), WebVTT tags and voices, speakers in cues;
 #    "no." ends a sentence unless a number follows; "•<tab>" bullets; more speaker descriptions;
 #    the bundled codebook's design and government vocabulary.
-CODING_REVISION = 4
+# 5: a LEMMA value that is a noun in -ing ("meeting") also matches its singular ("meet").
+CODING_REVISION = 5
 KEEP_RUNS = 5  # runs whose codings a store keeps (for ``qualcode diff``); see Store.prune
 
 

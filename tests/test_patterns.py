@@ -123,3 +123,25 @@ def test_regexes_re2_only_where_exact(pattern, on_re2):
         rx, rx2 = re.compile(pattern, re.IGNORECASE), re2.compile(pattern, RE2_OPTIONS)
         for text in texts:
             assert [m.span() for m in rx2.finditer(text)] == [m.span() for m in rx.finditer(text)]
+
+
+# The lookup table lemmatises "meeting" to "meet" but "meetings" to "meeting": a LEMMA value
+# that is a noun in -ing matches both numbers, in the fast engine and the reference coder alike;
+# other values are unchanged.
+@pytest.mark.parametrize("pattern, text, expected", [
+    ('[{LOWER: chairs}, {LOWER: every}, {LEMMA: meeting}]', "She chairs every meeting.\n", ["chairs every meeting"]),
+    ('[{LOWER: chairs}, {LOWER: every}, {LEMMA: meeting}]', "She chairs every meetings.\n", ["chairs every meetings"]),
+    ('[{LEMMA: {IN: [meeting, assembly]}}, {LOWER: ends}]', "The meeting ends.\n", ["meeting ends"]),
+    ('[{LEMMA: {IN: [meeting, assembly]}}, {LOWER: ends}]', "The assembly ends.\n", ["assembly ends"]),
+    ('[{LOWER: the}, {LEMMA: {NOT_IN: [meeting]}}, {LOWER: ends}]', "The meeting ends.\n", []),
+    ('[{LOWER: the}, {LEMMA: {NOT_IN: [meeting]}}, {LOWER: ends}]', "The day ends.\n", ["The day ends"]),
+    ('[{LEMMA: loan}, {LOWER: ends}]', "The loans ends.\n", ["loans ends"]),
+    ('[{LEMMA: meet}, {LOWER: us}]', "They met us.\n", ["met us"]),
+])
+def test_patterns_lemma_of_noun_in_ing(pipeline, pattern, text, expected):
+    from qualcode.reference import ReferenceCoder
+
+    book_text = f"codes:\n  - id: x\n    label: X\n    patterns:\n      tokens:\n        - {pattern}\n"
+    assert _matched(book_text, text, pipeline) == expected
+    ref = ReferenceCoder(parse_codebook(book_text, "book.yaml"), pipeline)
+    assert [m.text for c in ref.code(make_doc(text, "d.md")) for m in c.matches] == expected
